@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Readers for cgroup v2 files. Every path is relative to a cgroupfs root dir
+ * fd (/sys/fs/cgroup in production, a temp dir in tests). Cgroup paths are
+ * given the way systemd prints them minus the leading slash:
+ * "user.slice/user-1001.slice"; "" is the root. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "psi.h"
+
+/* -EINVAL for absolute paths, "..", "." or empty components. */
+int cgfs_path_check(const char *cgroup);
+/* Accepts "/user.slice/x" or "user.slice/x" and returns the relative form
+ * (a pointer into the argument) after cgfs_path_check(). */
+int cgfs_path_relative(const char *cgroup, const char **ret);
+
+typedef struct cgfs_memory {
+        uint64_t current;
+        uint64_t high;          /* BYTES_INFINITY for "max" */
+        uint64_t max;
+        uint64_t swap_current;  /* 0 when the file is absent (no swap accounting) */
+        uint64_t swap_max;
+        uint64_t peak;          /* 0 when absent (kernels < 5.19) */
+} cgfs_memory;
+
+typedef struct cgfs_events {
+        uint64_t low, high, max, oom, oom_kill, oom_group_kill;
+} cgfs_events;
+
+typedef struct cgfs_memory_stat {
+        uint64_t anon, file, kernel, kernel_stack, pagetables, shmem, sock;
+        uint64_t file_mapped, file_dirty, file_writeback, swapcached;
+        uint64_t pgscan, pgsteal, pgfault, pgmajfault;
+        uint64_t workingset_refault_anon, workingset_refault_file;
+} cgfs_memory_stat;
+
+/* Tasks of a whole subtree, each with the leaf cgroup it was found in. */
+typedef struct cgfs_procs {
+        pid_t *pids;
+        uint32_t *cgroup_index;   /* parallel to pids, index into cgroups */
+        size_t n_pids;
+        char **cgroups;           /* relative cgroup paths */
+        size_t n_cgroups;
+} cgfs_procs;
+
+int cgfs_open(int cgroot_fd, const char *cgroup, const char *file, int flags);
+int cgfs_read_u64(int cgroot_fd, const char *cgroup, const char *file, uint64_t *ret);
+/* memory.max-style: "max" -> BYTES_INFINITY. */
+int cgfs_read_limit(int cgroot_fd, const char *cgroup, const char *file, uint64_t *ret);
+int cgfs_read_memory(int cgroot_fd, const char *cgroup, cgfs_memory *ret);
+
+int cgfs_parse_events(const char *text, cgfs_events *ret);
+int cgfs_read_events(int cgroot_fd, const char *cgroup, bool local, cgfs_events *ret);
+int cgfs_parse_memory_stat(const char *text, cgfs_memory_stat *ret);
+int cgfs_read_memory_stat(int cgroot_fd, const char *cgroup, cgfs_memory_stat *ret);
+int cgfs_read_pressure(int cgroot_fd, const char *cgroup, psi_stats *ret);
+
+/* cgroup.events: "populated 0|1" and "frozen 0|1". */
+int cgfs_parse_cgroup_events(const char *text, bool *ret_populated, bool *ret_frozen);
+int cgfs_read_cgroup_events(int cgroot_fd, const char *cgroup, bool *ret_populated, bool *ret_frozen);
+/* cgroup.controllers / cgroup.subtree_control: is NAME listed? */
+int cgfs_has_controller(int cgroot_fd, const char *cgroup, const char *file, const char *controller);
+
+/* Child cgroup names (not paths) of one cgroup, sorted. */
+int cgfs_list_children(int cgroot_fd, const char *cgroup, char ***ret_names);
+/* Every pid in cgroup.procs of the cgroup and all its descendants. A child
+ * that vanishes while being walked is skipped. */
+int cgfs_collect_procs(int cgroot_fd, const char *cgroup, cgfs_procs *ret);
+void cgfs_procs_done(cgfs_procs *procs);
+
+/* Writes VALUE into a cgroup file: cgroup.kill, and limits only on hosts
+ * without systemd (systemd owns the attributes of the cgroups it made). */
+int cgfs_write(int cgroot_fd, const char *cgroup, const char *file, const char *value);

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* memgov's configuration: the main INI file, its memgov.conf.d/ drop-ins,
+ * then per-group and per-user drop-ins, all parsed with libinih. Parsing
+ * reports every error as FILE:LINE and never stops at the first one, so
+ * --check-config and a reload show the whole picture. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/memgov/memgov.conf"
+#define CONFIG_MAX_WARN 8
+
+typedef enum policy_kind {
+        POLICY_RSS,
+        POLICY_RUNTIME,
+        POLICY_BADNESS,
+        _POLICY_MAX,
+} policy_kind;
+
+typedef enum kill_scope {
+        KILL_SCOPE_PROCESS,
+        KILL_SCOPE_CGROUP,
+        _KILL_SCOPE_MAX,
+} kill_scope;
+
+const char *policy_kind_to_string(policy_kind p);
+int policy_kind_from_string(const char *s);   /* -EINVAL or the enum */
+const char *kill_scope_to_string(kill_scope s);
+int kill_scope_from_string(const char *s);
+
+/* The budget and behaviour for one user, after all layers are applied. */
+typedef struct user_config {
+        uint64_t memory_high;          /* bytes, BYTES_INFINITY = no limit */
+        uint64_t memory_max;
+        uint64_t memory_swap_max;
+        unsigned warn[CONFIG_MAX_WARN];    /* permyriad of memory_max, ascending */
+        size_t n_warn;
+        unsigned pressure_some;        /* permyriad of the window, 0 = off */
+        unsigned pressure_full;        /* 0 = off */
+        usec_t pressure_duration;
+        usec_t throttle_deadline;      /* USEC_INFINITY = off */
+        policy_kind policy;
+        kill_scope kill_scope;
+        usec_t kill_grace;
+        usec_t cooldown;
+        char **protect;                /* NULL-terminated fnmatch patterns, may be NULL */
+} user_config;
+
+/* Which fields of a user_config a layer sets. */
+enum {
+        UC_MEMORY_HIGH       = 1U << 0,
+        UC_MEMORY_MAX        = 1U << 1,
+        UC_MEMORY_SWAP_MAX   = 1U << 2,
+        UC_WARN              = 1U << 3,
+        UC_PRESSURE_SOME     = 1U << 4,
+        UC_PRESSURE_FULL     = 1U << 5,
+        UC_PRESSURE_DURATION = 1U << 6,
+        UC_THROTTLE_DEADLINE = 1U << 7,
+        UC_POLICY            = 1U << 8,
+        UC_KILL_SCOPE        = 1U << 9,
+        UC_KILL_GRACE        = 1U << 10,
+        UC_PROTECT           = 1U << 11,
+        UC_COOLDOWN          = 1U << 12,
+};
+
+typedef struct config_layer {
+        char *name;                    /* group name, user name or uid (file stem) */
+        char *path;
+        uint32_t mask;                 /* UC_* set by this file */
+        user_config values;
+} config_layer;
+
+typedef struct governor_config {
+        bool dry_run;
+        uid_t min_uid;
+        usec_t pressure_window;
+        bool notify_users;
+        char *metrics_file;            /* NULL = off */
+} governor_config;
+
+typedef struct config_set {
+        char *path;                    /* the main file */
+        governor_config governor;
+        user_config defaults;          /* main file + memgov.conf.d, over built-in defaults */
+        config_layer *groups;          /* groups.d/ drop-ins, sorted by name */
+        size_t n_groups;
+        config_layer *users;           /* users.d/ drop-ins, sorted by name */
+        size_t n_users;
+} config_set;
+
+/* Called once per error, with line 0 when the error concerns the whole file. */
+typedef void (*config_error_fn)(void *userdata, const char *file, unsigned line, const char *message);
+
+/* Built-in defaults (what conf/memgov.conf documents). physmem resolves the
+ * default MemoryHigh=45% and MemoryMax=50%; 0 (unknown) gives infinity. */
+void user_config_defaults(uint64_t physmem, user_config *ret);
+void governor_config_defaults(governor_config *ret);
+
+/* Loads PATH (a missing main file is fine: built-in defaults apply) and the
+ * drop-in directories beside it. physmem resolves "N%". Returns 0, or -EINVAL
+ * after reporting every error through on_error (the set is then not
+ * returned), or another -errno. */
+int config_load(const char *path, uint64_t physmem, config_error_fn on_error, void *userdata,
+                config_set **ret);
+void config_set_free(config_set *c);
+
+/* Applies the layers for one user: defaults, then groups.d/G.conf for each
+ * of GROUPS in strcmp order, then users.d/USER.conf, then users.d/UID.conf.
+ * ret borrows protect from c: it lives as long as c. */
+void config_resolve_user(const config_set *c, uid_t uid, const char *user,
+                         char *const *groups, user_config *ret);
+
+/* Copies of strings that outlive the set (used by the daemon's state). */
+int user_config_copy(const user_config *src, user_config *dst);
+void user_config_done(user_config *uc);

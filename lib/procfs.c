@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "util.h"
+
+#define PROCFS_STAT_MAX 1024
+#define PROCFS_STATUS_MAX 4096
+
+static uint64_t page_size(void) {
+        static uint64_t cached;
+
+        if (!cached) {
+                long v = sysconf(_SC_PAGESIZE);
+                cached = v > 0 ? (uint64_t) v : 4096;
+        }
+        return cached;
+}
+
+bool procfs_state_is_dead(char state) {
+        return state == 'Z' || state == 'X' || state == 'x';
+}
+
+/* /proc/PID/stat: "pid (comm) state ppid pgrp session tty tpgid flags ...".
+ * comm may hold spaces and parentheses, so the fields start after the last ')'. */
+int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task) {
+        unsigned long long utime, stime, starttime, rss;
+        const char *open, *close;
+        int pid, ppid, pgrp, sid, tty, tpgid;
+        unsigned flags;
+        char state;
+        size_t commlen;
+
+        assert(text);
+        assert(task);
+
+        if (ticks_per_sec <= 0)
+                return -EINVAL;
+        open = strchr(text, '(');
+        close = strrchr(text, ')');
+        if (!open || !close || close < open)
+                return -EINVAL;
+        if (sscanf(text, "%d (", &pid) != 1 || pid <= 0)
+                return -EINVAL;
+        commlen = (size_t) (close - open - 1);
+        if (commlen >= PROCFS_COMM_MAX)
+                return -EINVAL;
+
+        /* Fields 3..24; the %*s skip those the policy does not use. */
+        if (sscanf(close + 1,
+                   " %c %d %d %d %d %d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %llu",
+                   &state, &ppid, &pgrp, &sid, &tty, &tpgid, &flags, &utime, &stime, &starttime, &rss) != 11)
+                return -EINVAL;
+
+        memcpy(task->comm, open + 1, commlen);
+        task->comm[commlen] = 0;
+        task->pid = pid;
+        task->ppid = ppid;
+        task->sid = sid;
+        task->state = state;
+        task->flags = flags;
+        task->cpu_usec = (utime + stime) * USEC_PER_SEC / (unsigned long long) ticks_per_sec;
+        task->start_time = starttime;
+        task->rss_bytes = rss * page_size();
+        task->kernel_thread = flags & PF_KTHREAD_FLAG;
+        task->exiting = (flags & PF_EXITING_FLAG) || procfs_state_is_dead(state);
+        return 0;
+}
+
+/* "VmSwap:\t    1234 kB" -> bytes. */
+static int parse_kb(const char *value, uint64_t *ret) {
+        unsigned long long kb;
+        char unit[4];
+
+        if (sscanf(value, " %llu %3s", &kb, unit) != 2 || strcmp(unit, "kB") != 0)
+                return -EINVAL;
+        if (kb > UINT64_MAX / 1024)
+                return -ERANGE;
+        *ret = kb * 1024;
+        return 0;
+}
+
+int procfs_parse_status(const char *text, procfs_task *task) {
+        bool seen_uid = false, seen_tgid = false;
+        const char *p = text;
+
+        assert(text);
+        assert(task);
+
+        task->swap_bytes = 0;
+        task->pgtables_bytes = 0;
+
+        while (*p) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t) (eol - p) : strlen(p);
+                char line[256];
+                char *value;
+                int r = 0;
+
+                /* Only the lines we need are short; Groups: may be long and is skipped. */
+                if (len < sizeof line && memchr(p, ':', len)) {
+                        memcpy(line, p, len);
+                        line[len] = 0;
+                        value = strchr(line, ':');
+                        *value++ = 0;
+                        if (strcmp(line, "Uid") == 0) {
+                                unsigned uid;
+                                if (sscanf(value, " %u", &uid) != 1)
+                                        return -EINVAL;
+                                task->uid = uid;
+                                seen_uid = true;
+                        } else if (strcmp(line, "Tgid") == 0) {
+                                int tgid;
+                                if (sscanf(value, " %d", &tgid) != 1 || tgid <= 0)
+                                        return -EINVAL;
+                                task->tgid = tgid;
+                                seen_tgid = true;
+                        } else if (strcmp(line, "VmSwap") == 0)
+                                r = parse_kb(value, &task->swap_bytes);
+                        else if (strcmp(line, "VmPTE") == 0)
+                                r = parse_kb(value, &task->pgtables_bytes);
+                        if (r < 0)
+                                return r;
+                }
+                if (!eol)
+                        break;
+                p = eol + 1;
+        }
+        return seen_uid && seen_tgid ? 0 : -EINVAL;
+}
+
+int procfs_parse_meminfo(const char *text, procfs_meminfo *ret) {
+        procfs_meminfo m = {};
+        bool seen_total = false;
+        const char *p = text;
+
+        assert(text);
+        assert(ret);
+
+        while (*p) {
+                const char *eol = strchr(p, '\n');
+                size_t len = eol ? (size_t) (eol - p) : strlen(p);
+                const char *colon = memchr(p, ':', len);
+                uint64_t *dst = NULL;
+
+                if (!colon)
+                        return -EINVAL;
+#define KEY(k) ((size_t) (colon - p) == strlen(k) && memcmp(p, k, strlen(k)) == 0)
+                if (KEY("MemTotal")) {
+                        dst = &m.mem_total;
+                        seen_total = true;
+                } else if (KEY("MemAvailable"))
+                        dst = &m.mem_available;
+                else if (KEY("SwapTotal"))
+                        dst = &m.swap_total;
+                else if (KEY("SwapFree"))
+                        dst = &m.swap_free;
+#undef KEY
+                if (dst) {
+                        char value[64];
+                        size_t vlen = len - (size_t) (colon + 1 - p);
+                        int r;
+                        if (vlen >= sizeof value)
+                                return -EINVAL;
+                        memcpy(value, colon + 1, vlen);
+                        value[vlen] = 0;
+                        r = parse_kb(value, dst);
+                        if (r < 0)
+                                return r;
+                }
+                if (!eol)
+                        break;
+                p = eol + 1;
+        }
+        if (!seen_total)
+                return -EINVAL;
+        *ret = m;
+        return 0;
+}
+
+static int errno_to_gone(int r) {
+        /* The task exited between listing and reading: not an error for callers. */
+        return r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+}
+
+static long ticks(void) {
+        static long cached;
+
+        if (!cached) {
+                cached = sysconf(_SC_CLK_TCK);
+                if (cached <= 0)
+                        cached = 100;
+        }
+        return cached;
+}
+
+static int open_pid_dir(int procfs_fd, pid_t pid) {
+        char name[16];
+        int fd;
+
+        if (pid <= 0)
+                return -EINVAL;
+        snprintf(name, sizeof name, "%d", (int) pid);
+        /* Files read through this fd belong to this very task, or fail with
+         * ESRCH once it is gone: a recycled pid can't slip in between reads. */
+        fd = openat(procfs_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? errno_to_gone(-errno) : fd;
+}
+
+static int read_stat_at(int piddir, procfs_task *t) {
+        char buf[PROCFS_STAT_MAX];
+        int r;
+
+        r = read_file_at(piddir, "stat", buf, sizeof buf, NULL);
+        if (r < 0)
+                return errno_to_gone(r);
+        return procfs_parse_stat(buf, ticks(), t);
+}
+
+int procfs_read_stat(int procfs_fd, pid_t pid, procfs_task *ret) {
+        _cleanup_close_ int piddir = -1;
+        procfs_task t = {};
+        int r;
+
+        assert(ret);
+
+        piddir = open_pid_dir(procfs_fd, pid);
+        if (piddir < 0)
+                return piddir;
+        r = read_stat_at(piddir, &t);
+        if (r < 0)
+                return r;
+        if (t.pid != pid)
+                return -EINVAL;
+        *ret = t;
+        return 0;
+}
+
+int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
+        _cleanup_close_ int piddir = -1;
+        char buf[PROCFS_STATUS_MAX];
+        procfs_task t = {};
+        int r;
+
+        assert(ret);
+
+        piddir = open_pid_dir(procfs_fd, pid);
+        if (piddir < 0)
+                return piddir;
+        r = read_stat_at(piddir, &t);
+        if (r < 0)
+                return r;
+        if (t.pid != pid)
+                return -EINVAL;
+
+        r = read_file_at(piddir, "status", buf, sizeof buf, NULL);
+        if (r == -EFBIG) {
+                /* A huge Groups: line; the fields we need come before it. */
+                _cleanup_close_ int fd = openat(piddir, "status", O_RDONLY | O_CLOEXEC);
+                ssize_t n;
+                if (fd < 0)
+                        return errno_to_gone(-errno);
+                n = read(fd, buf, sizeof buf - 1);
+                if (n < 0)
+                        return errno_to_gone(-errno);
+                buf[n] = 0;
+                char *last = strrchr(buf, '\n');
+                if (last)
+                        last[1] = 0;
+                r = 0;
+        }
+        if (r < 0)
+                return errno_to_gone(r);
+        r = procfs_parse_status(buf, &t);
+        if (r < 0)
+                return r;
+
+        r = read_file_at(piddir, "oom_score_adj", buf, sizeof buf, NULL);
+        if (r < 0)
+                return errno_to_gone(r);
+        r = parse_int(buf, &t.oom_score_adj);
+        if (r < 0)
+                return r;
+        if (t.oom_score_adj < -1000 || t.oom_score_adj > 1000)
+                return -ERANGE;
+
+        *ret = t;
+        return 0;
+}
+
+int procfs_read_meminfo(int procfs_fd, procfs_meminfo *ret) {
+        char buf[8192];
+        int r;
+
+        r = read_file_at(procfs_fd, "meminfo", buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        return procfs_parse_meminfo(buf, ret);
+}
+
+int procfs_read_cgroup(int procfs_fd, pid_t pid, char *buf, size_t size) {
+        char path[32], text[4096];
+        const char *p;
+        int r;
+
+        assert(buf);
+
+        snprintf(path, sizeof path, "%d/cgroup", (int) pid);
+        r = read_file_at(procfs_fd, path, text, sizeof text, NULL);
+        if (r < 0)
+                return errno_to_gone(r);
+        /* On hybrid hosts the file has one line per v1 hierarchy; we want "0::". */
+        for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+                if (strncmp(p, "0::/", 4) == 0) {
+                        const char *start = p + 4;
+                        size_t len = strcspn(start, "\n");
+                        if (len >= size)
+                                return -ENAMETOOLONG;
+                        memcpy(buf, start, len);
+                        buf[len] = 0;
+                        return 0;
+                }
+        }
+        return -ENODATA;
+}

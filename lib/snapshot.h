@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Takes a slice_snapshot from the cgroupfs and procfs roots: the slice's
+ * memory files and the tasks of its whole subtree. Tasks that vanish while
+ * being read are skipped. */
+
+#include "policy.h"
+
+typedef struct snapshot {
+        slice_snapshot slice;
+        char *cgroup;
+        cgfs_procs procs;
+        policy_task *tasks;
+        size_t n_unreadable;           /* tasks skipped for an error other than having exited */
+        int first_error;               /* the first such error, for the log */
+} snapshot;
+
+/* What to read: the memory files only (cheap, for the sampling timer), or everything. */
+typedef enum snapshot_depth {
+        SNAPSHOT_MEMORY,
+        SNAPSHOT_TASKS,
+} snapshot_depth;
+
+int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,
+                  snapshot *ret);
+void snapshot_done(snapshot *s);
+
+/* kcmp(KCMP_VM): the policy_same_mm_fn used in production. */
+int snapshot_same_mm(void *userdata, pid_t a, pid_t b);

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+void strv_free(char **strv) {
+        if (!strv)
+                return;
+        for (char **s = strv; *s; s++)
+                free(*s);
+        free(strv);
+}
+
+void strv_freep(char ***strv) {
+        strv_free(*strv);
+}
+
+size_t strv_length(char *const *strv) {
+        size_t n = 0;
+
+        if (strv)
+                while (strv[n])
+                        n++;
+        return n;
+}
+
+int strv_extend(char ***strv, const char *s) {
+        size_t n = strv_length(*strv);
+        char **grown;
+        char *copy;
+
+        assert(strv);
+        assert(s);
+
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        grown = realloc(*strv, (n + 2) * sizeof(char *));
+        if (!grown) {
+                free(copy);
+                return -ENOMEM;
+        }
+        grown[n] = copy;
+        grown[n + 1] = NULL;
+        *strv = grown;
+        return 0;
+}
+
+bool strv_fnmatch(char *const *patterns, const char *s) {
+        assert(s);
+
+        if (!patterns)
+                return false;
+        for (char *const *p = patterns; *p; p++)
+                if (fnmatch(*p, s, 0) == 0)
+                        return true;
+        return false;
+}
+
+int read_fd(int fd, char *buf, size_t size, size_t *ret_len) {
+        size_t len = 0;
+
+        assert(fd >= 0);
+        assert(buf);
+        assert(size > 0);
+
+        /* Kernel attribute files produce their whole content on the first
+         * read; loop anyway for the fake trees and for long memory.stat. */
+        for (;;) {
+                ssize_t n = pread(fd, buf + len, size - 1 - len, (off_t) len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == size - 1) {
+                        char probe;
+                        n = pread(fd, &probe, 1, (off_t) len);
+                        if (n > 0)
+                                return -EFBIG;
+                        break;
+                }
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int read_file_at(int dirfd, const char *path, char *buf, size_t size, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+
+        assert(path);
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_fd(fd, buf, size, ret_len);
+}
+
+/* Accepts the value followed by at most one newline: the way kernel files end. */
+static bool only_newline(const char *end) {
+        return end[0] == 0 || (end[0] == '\n' && end[1] == 0);
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        assert(s);
+
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (!only_newline(end))
+                return -EINVAL;
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
+int parse_int(const char *s, int *ret) {
+        long v;
+        char *end;
+
+        assert(s);
+
+        if (!isdigit((unsigned char) s[0]) && !(s[0] == '-' && isdigit((unsigned char) s[1])))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno == ERANGE || v < INT_MIN || v > INT_MAX)
+                return -ERANGE;
+        if (!only_newline(end))
+                return -EINVAL;
+        if (ret)
+                *ret = (int) v;
+        return 0;
+}
+
+int parse_limit(const char *s, uint64_t *ret) {
+        assert(s);
+
+        if (strcmp(s, "max") == 0 || strcmp(s, "max\n") == 0) {
+                if (ret)
+                        *ret = BYTES_INFINITY;
+                return 0;
+        }
+        return parse_u64(s, ret);
+}
+
+/* A non-negative decimal with an optional fraction, followed by a suffix
+ * that the caller interprets. */
+static int parse_decimal(const char *s, double *ret, const char **ret_suffix) {
+        char *end;
+        double v;
+
+        if (!isdigit((unsigned char) s[0]) && s[0] != '.')
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno == ERANGE || !isfinite(v) || v < 0 || end == s)
+                return -ERANGE;
+        *ret = v;
+        *ret_suffix = end;
+        return 0;
+}
+
+int parse_bytes(const char *s, uint64_t physmem, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t factor;
+        } table[] = {
+                { "",  1ULL },
+                { "B", 1ULL },
+                { "K", 1ULL << 10 },
+                { "M", 1ULL << 20 },
+                { "G", 1ULL << 30 },
+                { "T", 1ULL << 40 },
+        };
+        const char *suffix;
+        double v, bytes;
+        int r;
+
+        assert(s);
+
+        if (strcmp(s, "infinity") == 0) {
+                if (ret)
+                        *ret = BYTES_INFINITY;
+                return 0;
+        }
+        r = parse_decimal(s, &v, &suffix);
+        if (r < 0)
+                return r;
+        if (strcmp(suffix, "%") == 0) {
+                if (v > 100)
+                        return -ERANGE;
+                if (physmem == 0)
+                        return -EINVAL;
+                bytes = (double) physmem * v / 100.0;
+        } else {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(table); i++)
+                        if (strcmp(suffix, table[i].suffix) == 0)
+                                break;
+                if (i == ELEMENTSOF(table))
+                        return -EINVAL;
+                /* A fraction of a byte is meaningless: "1.5" alone is rejected. */
+                if (table[i].factor == 1 && v != floor(v))
+                        return -EINVAL;
+                bytes = v * (double) table[i].factor;
+        }
+        if (bytes >= 18446744073709551615.0)
+                return -ERANGE;
+        if (ret)
+                *ret = (uint64_t) bytes;
+        return 0;
+}
+
+int parse_usec(const char *s, usec_t *ret) {
+        static const struct {
+                const char *suffix;
+                usec_t factor;
+        } table[] = {
+                { "",    USEC_PER_SEC },
+                { "s",   USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "ms",  USEC_PER_MSEC },
+                { "msec", USEC_PER_MSEC },
+                { "us",  1 },
+                { "usec", 1 },
+                { "m",   60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "h",   3600 * USEC_PER_SEC },
+                { "hr",  3600 * USEC_PER_SEC },
+        };
+        const char *suffix;
+        double v, usec;
+        int r;
+
+        assert(s);
+
+        if (strcmp(s, "infinity") == 0) {
+                if (ret)
+                        *ret = USEC_INFINITY;
+                return 0;
+        }
+        r = parse_decimal(s, &v, &suffix);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                if (strcmp(suffix, table[i].suffix) != 0)
+                        continue;
+                usec = v * (double) table[i].factor;
+                if (usec >= 18446744073709551615.0)
+                        return -ERANGE;
+                if (ret)
+                        *ret = (usec_t) (usec + 0.5);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int parse_permyriad(const char *s, unsigned *ret) {
+        const char *suffix;
+        double v;
+        int r;
+
+        assert(s);
+
+        r = parse_decimal(s, &v, &suffix);
+        if (r < 0)
+                return r;
+        if (strcmp(suffix, "%") == 0)
+                v *= 100.0;
+        else if (suffix[0] == 0)
+                v *= 10000.0;   /* a bare fraction: "0.8" */
+        else
+                return -EINVAL;
+        if (v > 10000.0)
+                return -ERANGE;
+        if (ret)
+                *ret = (unsigned) (v + 0.5);
+        return 0;
+}
+
+int parse_boolean(const char *s) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        assert(s);
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        return -EINVAL;
+}
+
+char *format_bytes(char *buf, size_t size, uint64_t bytes) {
+        static const char suffixes[] = "KMGT";
+
+        assert(buf);
+
+        if (bytes == BYTES_INFINITY) {
+                snprintf(buf, size, "infinity");
+                return buf;
+        }
+        if (bytes < 1024) {
+                snprintf(buf, size, "%" PRIu64 "B", bytes);
+                return buf;
+        }
+        double v = (double) bytes;
+        size_t i = 0;
+        v /= 1024.0;
+        while (v >= 1024.0 && i + 1 < sizeof(suffixes) - 1) {
+                v /= 1024.0;
+                i++;
+        }
+        snprintf(buf, size, v < 10 ? "%.1f%c" : "%.0f%c", v, suffixes[i]);
+        return buf;
+}
+
+char *format_usec(char *buf, size_t size, usec_t usec) {
+        assert(buf);
+
+        if (usec == USEC_INFINITY)
+                snprintf(buf, size, "infinity");
+        else if (usec >= 3600 * USEC_PER_SEC)
+                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", usec / (3600 * USEC_PER_SEC),
+                         usec / (60 * USEC_PER_SEC) % 60);
+        else if (usec >= 60 * USEC_PER_SEC)
+                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", usec / (60 * USEC_PER_SEC),
+                         usec / USEC_PER_SEC % 60);
+        else if (usec >= USEC_PER_SEC)
+                snprintf(buf, size, "%.1fs", (double) usec / USEC_PER_SEC);
+        else
+                snprintf(buf, size, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+        return buf;
+}
+
+void strbuf_append(char *buf, size_t size, const char *fmt, ...) {
+        size_t len = strnlen(buf, size);
+        va_list ap;
+
+        assert(buf);
+        if (len + 1 >= size)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf + len, size - len, fmt, ap);
+        va_end(ap);
+}

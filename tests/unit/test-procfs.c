@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "procfs.h"
+#include "tmptree.h"
+#include "util.h"
+
+static void test_parse_stat(void **state) {
+        procfs_task t = {};
+        (void) state;
+
+        /* A comm with spaces and parentheses, as a hostile user may choose. */
+        assert_int_equal(procfs_parse_stat("4242 (a) b (c) R 1 4242 4242 34816 4242 4194304 100 0 0 0 "
+                                           "250 150 0 0 20 0 1 0 98765 1000000 2560 18446744073709551615\n",
+                                           100, &t),
+                         0);
+        assert_string_equal(t.comm, "a) b (c");
+        assert_int_equal(t.pid, 4242);
+        assert_int_equal(t.ppid, 1);
+        assert_int_equal(t.sid, 4242);
+        assert_int_equal(t.state, 'R');
+        assert_true(t.cpu_usec == 4 * USEC_PER_SEC);
+        assert_int_equal(t.start_time, 98765);
+        assert_int_equal(t.rss_bytes, 2560 * (uint64_t) sysconf(_SC_PAGESIZE));
+        assert_false(t.kernel_thread);
+        assert_false(t.exiting);
+
+        assert_int_equal(procfs_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0 "
+                                           "18446744073709551615\n", 100, &t), 0);
+        assert_true(t.kernel_thread);
+
+        assert_int_equal(procfs_parse_stat("77 (gone) Z 1 77 77 0 -1 4194316 0 0 0 0 1 1 0 0 20 0 1 0 5 0 0 0\n",
+                                           100, &t), 0);
+        assert_true(t.exiting);
+}
+
+static void test_parse_stat_malformed(void **state) {
+        procfs_task t = {};
+        (void) state;
+
+        assert_int_equal(procfs_parse_stat("", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("12 (x S 1 2 3", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("12 (x) S 1 2 3\n", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("x (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("1 (averyveryverylongname) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n",
+                                           100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("1 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 0, &t), -EINVAL);
+}
+
+static void test_parse_status(void **state) {
+        procfs_task t = {};
+        (void) state;
+
+        assert_int_equal(procfs_parse_status("Name:\tbash\nTgid:\t10\nPid:\t10\nUid:\t1001\t1001\t1001\t1001\n"
+                                              "VmRSS:\t    4000 kB\nVmPTE:\t      48 kB\nVmSwap:\t     128 kB\n", &t), 0);
+        assert_int_equal(t.uid, 1001);
+        assert_int_equal(t.tgid, 10);
+        assert_int_equal(t.pgtables_bytes, 48 * 1024);
+        assert_int_equal(t.swap_bytes, 128 * 1024);
+
+        /* Kernel threads have no Vm lines: zero, not an error. */
+        assert_int_equal(procfs_parse_status("Name:\tkworker/0:1\nTgid:\t9\nUid:\t0\t0\t0\t0\n", &t), 0);
+        assert_int_equal(t.swap_bytes, 0);
+
+        assert_int_equal(procfs_parse_status("Name:\tx\nTgid:\t9\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\tabc\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\t1\nVmSwap:\t12 MB\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t0\nUid:\t1\n", &t), -EINVAL);
+}
+
+static void test_meminfo(void **state) {
+        procfs_meminfo m;
+        char *root = tmptree_new();
+        int fd;
+        (void) state;
+
+        assert_int_equal(procfs_parse_meminfo("MemTotal:       24576000 kB\nMemFree:  1 kB\nMemAvailable:   20000000 kB\n"
+                                              "SwapTotal:       1048576 kB\nSwapFree:         524288 kB\n", &m), 0);
+        assert_true(m.mem_total == 24576000ULL * 1024);
+        assert_true(m.swap_total == 1048576ULL * 1024);
+        assert_true(m.swap_free == 524288ULL * 1024);
+        assert_int_equal(procfs_parse_meminfo("MemFree: 1 kB\n", &m), -EINVAL);
+        assert_int_equal(procfs_parse_meminfo("MemTotal 1 kB\n", &m), -EINVAL);
+        assert_int_equal(procfs_parse_meminfo("MemTotal: lots kB\n", &m), -EINVAL);
+
+        tmptree_write(root, "meminfo", "MemTotal: 2048 kB\nSwapTotal: 0 kB\n");
+        fd = tmptree_open(root);
+        assert_int_equal(procfs_read_meminfo(fd, &m), 0);
+        assert_int_equal(m.mem_total, 2048 * 1024);
+        close(fd);
+        tmptree_free(root);
+}
+
+static void test_read_task_fake(void **state) {
+        char *root = tmptree_new();
+        procfs_task t;
+        int fd;
+        (void) state;
+
+        tmptree_add_task(root, &(fake_task) {
+                .pid = 300, .ppid = 200, .sid = 100, .uid = 1001, .comm = "hog", .state = 'R',
+                .rss_kb = 409600, .swap_kb = 1024, .pte_kb = 800, .utime = 500, .stime = 100,
+                .start_time = 12345, .oom_score_adj = 200,
+        });
+        fd = tmptree_open(root);
+        assert_int_equal(procfs_read_task(fd, 300, &t), 0);
+        assert_string_equal(t.comm, "hog");
+        assert_int_equal(t.uid, 1001);
+        assert_int_equal(t.ppid, 200);
+        assert_int_equal(t.sid, 100);
+        assert_int_equal(t.rss_bytes, 409600ULL * 1024);
+        assert_int_equal(t.swap_bytes, 1024 * 1024);
+        assert_int_equal(t.pgtables_bytes, 800 * 1024);
+        assert_int_equal(t.oom_score_adj, 200);
+        assert_int_equal(t.start_time, 12345);
+
+        /* Vanished task: -ESRCH, which callers skip. */
+        assert_int_equal(procfs_read_task(fd, 301, &t), -ESRCH);
+        assert_int_equal(procfs_read_stat(fd, 301, &t), -ESRCH);
+        assert_int_equal(procfs_read_task(fd, 0, &t), -EINVAL);
+
+        /* A task dying between stat and oom_score_adj is also just gone. */
+        tmptree_add_task(root, &(fake_task) { .pid = 302, .ppid = 1, .sid = 302, .uid = 1001, .comm = "x" });
+        tmptree_write(root, "302/oom_score_adj", "");
+        assert_int_equal(procfs_read_task(fd, 302, &t), -EINVAL);
+        tmptree_write(root, "302/oom_score_adj", "1001\n");
+        assert_int_equal(procfs_read_task(fd, 302, &t), -ERANGE);
+
+        /* The stat of another pid under this pid's name is refused. */
+        tmptree_write(root, "303/stat", "304 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n");
+        assert_int_equal(procfs_read_stat(fd, 303, &t), -EINVAL);
+        close(fd);
+        tmptree_free(root);
+}
+
+static void test_read_task_real(void **state) {
+        procfs_task t;
+        int fd = open("/proc", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        pid_t child;
+        int status;
+        (void) state;
+
+        assert_true(fd >= 0);
+        assert_int_equal(procfs_read_task(fd, getpid(), &t), 0);
+        assert_int_equal(t.pid, getpid());
+        assert_int_equal(t.tgid, getpid());
+        assert_int_equal(t.uid, getuid());
+        assert_true(t.rss_bytes > 0);
+        assert_false(t.kernel_thread);
+
+        /* A reaped child is gone, whatever the reason. */
+        child = fork();
+        if (child == 0)
+                _exit(0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_int_equal(procfs_read_task(fd, child, &t), -ESRCH);
+
+        char cg[512];
+        int r = procfs_read_cgroup(fd, getpid(), cg, sizeof cg);
+        assert_true(r == 0 || r == -ENODATA);
+        close(fd);
+}
+
+static void test_read_cgroup_fake(void **state) {
+        char *root = tmptree_new();
+        char cg[64], tiny[4];
+        int fd;
+        (void) state;
+
+        tmptree_write(root, "10/cgroup", "12:memory:/foo\n0::/user.slice/user-1001.slice/session-3.scope\n");
+        tmptree_write(root, "11/cgroup", "12:memory:/foo\n");
+        fd = tmptree_open(root);
+        assert_int_equal(procfs_read_cgroup(fd, 10, cg, sizeof cg), 0);
+        assert_string_equal(cg, "user.slice/user-1001.slice/session-3.scope");
+        assert_int_equal(procfs_read_cgroup(fd, 10, tiny, sizeof tiny), -ENAMETOOLONG);
+        assert_int_equal(procfs_read_cgroup(fd, 11, cg, sizeof cg), -ENODATA);
+        assert_int_equal(procfs_read_cgroup(fd, 12, cg, sizeof cg), -ESRCH);
+        close(fd);
+        tmptree_free(root);
+}
+
+static void test_state_is_dead(void **state) {
+        (void) state;
+        assert_true(procfs_state_is_dead('Z'));
+        assert_true(procfs_state_is_dead('X'));
+        assert_false(procfs_state_is_dead('R'));
+        assert_false(procfs_state_is_dead('D'));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_stat),
+                cmocka_unit_test(test_parse_stat_malformed),
+                cmocka_unit_test(test_parse_status),
+                cmocka_unit_test(test_meminfo),
+                cmocka_unit_test(test_read_task_fake),
+                cmocka_unit_test(test_read_task_real),
+                cmocka_unit_test(test_read_cgroup_fake),
+                cmocka_unit_test(test_state_is_dead),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
