@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "actuator.h"
+#include "procfs.h"
+#include "tmptree.h"
+
+static int proc_fd(void) {
+        int fd = open("/proc", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+/* A child that waits to be killed; with ignore_term it shrugs off SIGTERM. */
+static pid_t spawn(bool ignore_term) {
+        int ready[2];
+        char c;
+        pid_t pid;
+
+        assert_int_equal(pipe(ready), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (ignore_term)
+                        signal(SIGTERM, SIG_IGN);
+                close(ready[0]);
+                if (write(ready[1], "x", 1) != 1)
+                        _exit(2);
+                for (;;)
+                        pause();
+        }
+        close(ready[1]);
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        return pid;
+}
+
+static int reap(pid_t pid) {
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+}
+
+static void test_real_sigterm_is_enough(void **state) {
+        actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
+        actuator_outcome o;
+        procfs_task t;
+        pid_t pid = spawn(false);
+        (void) state;
+
+        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, 5 * USEC_PER_SEC, &o), 0);
+        assert_true(o.exited);
+        assert_false(o.escalated);
+        assert_int_equal(o.signal_sent, SIGTERM);
+        assert_int_equal(reap(pid), SIGTERM);
+        close(a.procfs_fd);
+}
+
+static void test_real_escalates_to_sigkill(void **state) {
+        actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
+        actuator_outcome o;
+        procfs_task t;
+        pid_t pid = spawn(true);
+        (void) state;
+
+        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, 200 * USEC_PER_MSEC, &o), 0);
+        assert_false(o.exited);
+        assert_true(o.escalated);
+        assert_int_equal(o.signal_sent, SIGKILL);
+        assert_int_equal(reap(pid), SIGKILL);
+        close(a.procfs_fd);
+}
+
+static void test_real_sigkill_no_grace(void **state) {
+        actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
+        actuator_outcome o;
+        procfs_task t;
+        pid_t pid = spawn(true);
+        (void) state;
+
+        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, 10 * USEC_PER_SEC, &o), 0);
+        assert_int_equal(o.signal_sent, SIGKILL);
+        assert_false(o.escalated);
+        assert_int_equal(reap(pid), SIGKILL);
+        close(a.procfs_fd);
+}
+
+static void test_real_refuses_recycled_pid(void **state) {
+        actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
+        procfs_task t, stale;
+        pid_t pid = spawn(false);
+        (void) state;
+
+        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        /* Same pid, another start time: the snapshot's task is not this one. */
+        stale = t;
+        stale.start_time = t.start_time + 1;
+        assert_int_equal(actuator_kill(&a, &stale, SIGKILL, 0, NULL), -ESRCH);
+        stale = t;
+        stale.uid = t.uid + 1;
+        assert_int_equal(actuator_kill(&a, &stale, SIGKILL, 0, NULL), -ESRCH);
+        /* ... and it was never signalled. */
+        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+
+        kill(pid, SIGKILL);
+        assert_int_equal(reap(pid), SIGKILL);
+        /* A reaped task is gone. */
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, 0, NULL), -ESRCH);
+        close(a.procfs_fd);
+}
+
+static void test_real_refuses_zombie(void **state) {
+        actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
+        procfs_task t;
+        pid_t pid = spawn(false);
+        int pidfd;
+        (void) state;
+
+        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        kill(pid, SIGKILL);
+        /* Wait until it is a zombie, without reaping. */
+        pidfd = actuator_pidfd_open(pid);
+        assert_true(pidfd >= 0);
+        assert_int_equal(a.ops->wait_exit(&a, pidfd, &t, 5 * USEC_PER_SEC), 1);
+        close(pidfd);
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, 0, NULL), -ESRCH);
+        assert_int_equal(reap(pid), SIGKILL);
+        close(a.procfs_fd);
+}
+
+static void test_recording_sequence(void **state) {
+        actuator a = { .ops = &actuator_ops_recording };
+        procfs_task t = { .pid = 4242, .comm = "hog" };
+        actuator_outcome o;
+        (void) state;
+
+        a.recording_task_exits = false;
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
+        assert_int_equal(a.n_records, 5);
+        assert_string_equal(a.records[0].op, "open");
+        assert_string_equal(a.records[1].op, "signal");
+        assert_int_equal(a.records[1].sig, SIGTERM);
+        assert_string_equal(a.records[2].op, "wait");
+        assert_string_equal(a.records[3].op, "signal");
+        assert_int_equal(a.records[3].sig, SIGKILL);
+        assert_string_equal(a.records[4].op, "release");
+        assert_true(o.escalated);
+        assert_true(o.released);
+
+        a.n_records = 0;
+        a.recording_task_exits = true;
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
+        assert_int_equal(a.n_records, 3);
+        assert_true(o.exited);
+        assert_false(o.released);
+
+        a.n_records = 0;
+        assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/x.scope"), 0);
+        assert_string_equal(a.records[0].op, "kill-cgroup");
+        assert_string_equal(a.records[0].cgroup, "user.slice/user-1001.slice/x.scope");
+}
+
+static void collect_line(void *userdata, const char *line) {
+        char *buf = userdata;
+        strncat(buf, line, 1023 - strlen(buf));
+        strncat(buf, "\n", 1023 - strlen(buf));
+}
+
+static void test_dry_run_signals_nothing(void **state) {
+        char log[1024] = "";
+        actuator a = { .ops = &actuator_ops_dry_run, .log = collect_line, .log_userdata = log };
+        pid_t pid = spawn(false);
+        procfs_task t = { .pid = pid };
+        actuator_outcome o;
+        (void) state;
+
+        snprintf(t.comm, sizeof t.comm, "hog");
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
+        assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/x.scope"), 0);
+        assert_non_null(strstr(log, "would kill"));
+        assert_non_null(strstr(log, "(hog) with TERM"));
+        assert_non_null(strstr(log, "would kill cgroup /user.slice/user-1001.slice/x.scope"));
+        /* The child lives. */
+        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+        kill(pid, SIGKILL);
+        assert_int_equal(reap(pid), SIGKILL);
+}
+
+static void test_cgroup_kill_writes_file(void **state) {
+        char *root = tmptree_new();
+        actuator a = { .ops = &actuator_ops_pidfd };
+        char buf[8];
+        (void) state;
+
+        tmptree_write(root, "user.slice/user-1001.slice/x.scope/cgroup.kill", "");
+        a.cgroot_fd = tmptree_open(root);
+        assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/x.scope"), 0);
+        assert_int_equal(read_file_at(a.cgroot_fd, "user.slice/user-1001.slice/x.scope/cgroup.kill", buf,
+                                      sizeof buf, NULL), 0);
+        assert_string_equal(buf, "1");
+        assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/gone.scope"), -ENOENT);
+        close(a.cgroot_fd);
+        tmptree_free(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_real_sigterm_is_enough),
+                cmocka_unit_test(test_real_escalates_to_sigkill),
+                cmocka_unit_test(test_real_sigkill_no_grace),
+                cmocka_unit_test(test_real_refuses_recycled_pid),
+                cmocka_unit_test(test_real_refuses_zombie),
+                cmocka_unit_test(test_recording_sequence),
+                cmocka_unit_test(test_dry_run_signals_nothing),
+                cmocka_unit_test(test_cgroup_kill_writes_file),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The policy on struct literals: no files, no clock. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+#define MiB (1024ULL * 1024ULL)
+#define GiB (1024ULL * MiB)
+#define SLICE "user.slice/user-1001.slice"
+#define SCOPE SLICE "/session-3.scope"
+#define APP SLICE "/user@1001.service/app.slice/job.service"
+#define SEC USEC_PER_SEC
+
+static user_config uc_base(void) {
+        return (user_config) {
+                .memory_high = 400 * MiB,
+                .memory_max = 500 * MiB,
+                .memory_swap_max = BYTES_INFINITY,
+                .warn = { 8000, 9500 },
+                .n_warn = 2,
+                .pressure_some = 1000,
+                .pressure_duration = 5 * SEC,
+                .throttle_deadline = 20 * SEC,
+                .policy = POLICY_BADNESS,
+                .kill_scope = KILL_SCOPE_PROCESS,
+                .kill_grace = 2 * SEC,
+                .cooldown = 5 * SEC,
+        };
+}
+
+static policy_task task(pid_t pid, const char *comm, uint64_t rss_mib, const char *cgroup) {
+        policy_task t = {
+                .task = {
+                        .pid = pid, .ppid = 100, .tgid = pid, .sid = 100, .uid = 1001, .state = 'S',
+                        .rss_bytes = rss_mib * MiB, .start_time = (uint64_t) pid,
+                },
+                .cgroup = cgroup,
+        };
+        snprintf(t.task.comm, sizeof t.task.comm, "%s", comm);
+        return t;
+}
+
+static slice_snapshot snap(policy_task *tasks, size_t n, uint64_t current) {
+        return (slice_snapshot) {
+                .cgroup = SLICE,
+                .uid = 1001,
+                .memory = { .current = current, .high = 400 * MiB, .max = 500 * MiB, .swap_max = BYTES_INFINITY },
+                .mem_total = 8 * GiB,
+                .swap_total = 0,
+                .self_pid = 1,
+                .tasks = tasks,
+                .n_tasks = n,
+        };
+}
+
+static pid_t first_victim(const slice_snapshot *s, const user_config *uc, policy_kind kind) {
+        policy_candidate ranked[32];
+
+        assert_true(s->n_tasks <= 32);
+        policy_rank(s, uc, kind, ranked);
+        if (ranked[0].protect != PROTECT_NONE)
+                return -1;
+        return s->tasks[ranked[0].index].task.pid;
+}
+
+static void test_rss_policy(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "make", 50, SCOPE),
+                task(201, "cc1plus", 300, SCOPE),
+                task(202, "ld", 120, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 470 * MiB);
+        (void) state;
+
+        t[0].task.cpu_usec = 900 * SEC;
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 201);
+}
+
+static void test_runtime_policy(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "spin", 10, SCOPE),
+                task(201, "big", 300, SCOPE),
+                task(202, "mid", 100, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 410 * MiB);
+        policy_candidate r[3];
+        (void) state;
+
+        t[0].task.cpu_usec = 120 * SEC;
+        t[1].task.cpu_usec = 3 * SEC;
+        t[2].task.cpu_usec = 60 * SEC;
+        policy_rank(&s, &uc, POLICY_RUNTIME, r);
+        assert_int_equal(s.tasks[r[0].index].task.pid, 200);
+        assert_int_equal(s.tasks[r[1].index].task.pid, 202);
+        assert_int_equal(s.tasks[r[2].index].task.pid, 201);
+        assert_true(r[0].score == (int64_t) (120 * SEC));
+}
+
+static void test_badness_formula(void **state) {
+        procfs_task t = { .rss_bytes = 1000 * 4096, .swap_bytes = 200 * 4096, .pgtables_bytes = 8192 * 10 };
+        (void) state;
+
+        /* points = rss + swap + pgtables/PAGE_SIZE, adj * (totalpages / 1000) */
+        assert_true(policy_badness(&t, 128000) == 1000 + 200 + 20);
+        t.oom_score_adj = 500;
+        assert_true(policy_badness(&t, 128000) == 1220 + 500 * 128);
+        t.oom_score_adj = -300;
+        assert_true(policy_badness(&t, 128000) == 1220 - 300 * 128);
+        /* The kernel divides totalpages first: 128999 / 1000 == 128. */
+        assert_true(policy_badness(&t, 128999) == 1220 - 300 * 128);
+}
+
+static void test_totalpages(void **state) {
+        slice_snapshot s = snap(NULL, 0, 0);
+        (void) state;
+
+        assert_true(policy_totalpages(&s) == 500 * MiB / 4096);
+        /* Swap the slice may use counts, as in mem_cgroup_get_max(). */
+        s.swap_total = 1 * GiB;
+        s.memory.swap_max = 100 * MiB;
+        assert_true(policy_totalpages(&s) == 600 * MiB / 4096);
+        s.memory.swap_max = BYTES_INFINITY;
+        assert_true(policy_totalpages(&s) == (500 * MiB + 1 * GiB) / 4096);
+        /* Unlimited: all of RAM and swap, so the order is /proc/PID/oom_score's. */
+        s.memory.max = BYTES_INFINITY;
+        assert_true(policy_totalpages(&s) == (8 * GiB + 1 * GiB) / 4096);
+}
+
+static void test_badness_adj_changes_order(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "big", 300, SCOPE),
+                task(201, "small", 100, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 410 * MiB);
+        (void) state;
+
+        assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 200);
+        /* 500 MiB limit = 128000 pages; adj 500 adds 64000 pages, more than the 51200 gap. */
+        t[1].task.oom_score_adj = 500;
+        assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 201);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 200);
+}
+
+static void test_never_chosen(void **state) {
+        user_config uc = uc_base();
+        char *protect[] = { "postgre*", NULL };
+        policy_task t[] = {
+                task(200, "adjmin", 200, SCOPE),
+                task(201, "kworker", 200, SCOPE),
+                task(202, "zombie", 200, SCOPE),
+                task(203, "postgres", 200, SCOPE),
+                task(204, "memgovd", 200, SCOPE),
+                task(205, "victim", 10, SCOPE),
+        };
+        slice_snapshot s = snap(t, 6, 1010 * MiB);
+        (void) state;
+
+        uc.protect = protect;
+        t[0].task.oom_score_adj = -1000;
+        t[1].task.kernel_thread = true;
+        t[2].task.state = 'Z';
+        t[2].task.exiting = true;
+        s.self_pid = 204;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OOM_SCORE_ADJ);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_KERNEL_THREAD);
+        assert_int_equal(policy_classify(&s, &uc, 2), PROTECT_EXITING);
+        assert_int_equal(policy_classify(&s, &uc, 3), PROTECT_NAME);
+        assert_int_equal(policy_classify(&s, &uc, 4), PROTECT_SELF);
+        assert_int_equal(policy_classify(&s, &uc, 5), PROTECT_NONE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 205);
+        assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 205);
+        assert_string_equal(policy_protect_to_string(PROTECT_NAME), "Protect=");
+}
+
+static void test_outside_user_slice(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "daemon", 300, "system.slice/foo.service"),
+                task(201, "other", 300, "user.slice/user-1002.slice/session-9.scope"),
+                task(202, "root-level", 300, "user.slice"),
+                task(203, "mine", 10, SCOPE),
+        };
+        slice_snapshot s = snap(t, 4, 910 * MiB);
+        (void) state;
+
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OUTSIDE);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_OUTSIDE);
+        assert_int_equal(policy_classify(&s, &uc, 2), PROTECT_OUTSIDE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 203);
+
+        /* A snapshot of a cgroup outside user.slice yields no victim at all. */
+        s.cgroup = "system.slice";
+        t[0].cgroup = "system.slice/foo.service";
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OUTSIDE);
+}
+
+static void test_login_chain(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(100, "bash", 5, SCOPE),          /* session leader */
+                task(101, "sshd", 8, SCOPE),
+                task(102, "tmux: server", 6, SCOPE),
+                task(103, "systemd", 10, SLICE "/user@1001.service/init.scope"),
+                task(104, "runuser", 3, SCOPE),
+                task(105, "bash", 4, SCOPE),          /* login shell: child of runuser */
+                task(106, "python3", 300, SCOPE),     /* the hog */
+                task(107, "screen", 3, SCOPE),
+        };
+        slice_snapshot s = snap(t, 8, 400 * MiB);
+        (void) state;
+
+        t[0].task.sid = 100;
+        t[1].task.uid = 0;          /* root's sshd in the user's scope */
+        t[4].task.uid = 0;
+        t[5].task.ppid = 104;
+        t[6].task.ppid = 105;
+        for (size_t i = 0; i < 8; i++)
+                if (i != 6)
+                        assert_int_equal(policy_classify(&s, &uc, i), PROTECT_LOGIN_CHAIN);
+        assert_int_equal(policy_classify(&s, &uc, 6), PROTECT_NONE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 106);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RUNTIME), 106);
+}
+
+static void test_login_chain_hog(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(100, "tmux: server", 350, SCOPE),   /* e.g. a huge scrollback */
+                task(106, "vim", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 380 * MiB);
+        (void) state;
+
+        /* More than half of the slice: the chain itself is the hog. */
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 100);
+        /* With usage unknown the tasks' own sum decides. */
+        s.memory.current = 0;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        t[0].task.rss_bytes = 10 * MiB;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_LOGIN_CHAIN);
+}
+
+static void test_ties(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(300, "a", 100, SCOPE),
+                task(301, "b", 100, SCOPE),
+                task(302, "c", 100, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 310 * MiB);
+        policy_candidate r[3];
+        (void) state;
+
+        /* Same CPU time: the larger RSS goes first; same RSS: the younger. */
+        t[0].task.rss_bytes = 101 * MiB;
+        t[1].task.start_time = 5000;
+        t[2].task.start_time = 9000;
+        policy_rank(&s, &uc, POLICY_RUNTIME, r);
+        assert_int_equal(s.tasks[r[0].index].task.pid, 300);
+        assert_int_equal(s.tasks[r[1].index].task.pid, 302);
+        assert_int_equal(s.tasks[r[2].index].task.pid, 301);
+}
+
+static void test_protected_ranked_last(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(300, "huge", 400, SCOPE),
+                task(301, "tiny", 1, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 401 * MiB);
+        policy_candidate r[2];
+        (void) state;
+
+        t[0].task.oom_score_adj = -1000;
+        policy_rank(&s, &uc, POLICY_RSS, r);
+        assert_int_equal(s.tasks[r[0].index].task.pid, 301);
+        assert_int_equal(r[1].protect, PROTECT_OOM_SCORE_ADJ);
+}
+
+typedef struct mm_groups {
+        pid_t a, b;
+} mm_groups;
+
+static int fake_same_mm(void *userdata, pid_t a, pid_t b) {
+        const mm_groups *g = userdata;
+        return (a == g->a && b == g->b) || (a == g->b && b == g->a);
+}
+
+static slice_state fresh_state(const slice_snapshot *s) {
+        slice_state st = {
+                .initialized = true,
+                .last_max_events = s->events.max,
+                .last_high_events = s->events.high,
+                .last_oom_kill = s->events.oom_kill,
+        };
+        return st;
+}
+
+static void test_decide_max_kills_at_once(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "hog", 450, APP),
+                task(201, "vforked", 450, APP),    /* shares the hog's mm */
+                task(202, "vim", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 495 * MiB);
+        mm_groups g = { 200, 201 };
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        s.same_mm = fake_same_mm;
+        s.same_mm_userdata = &g;
+        st = fresh_state(&s);
+        s.events.max = 3;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_int_equal(d.signal, SIGKILL);
+        assert_int_equal(d.n_pids, 2);
+        assert_int_equal(d.pids[0], 201);          /* equal score: the younger first */
+        assert_int_equal(d.pids[1], 200);
+        assert_non_null(strstr(d.reason_text, "hard limit"));
+        assert_int_equal(st.last_kill, 100 * SEC);
+        assert_string_equal(kill_reason_to_string(d.reason), "max");
+}
+
+static void test_decide_first_call_is_baseline(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP) };
+        slice_snapshot s = snap(t, 1, 100 * MiB);
+        slice_state st = {};
+        policy_decision d;
+        (void) state;
+
+        /* Counters from before memgov watched are no reason to kill. */
+        s.events.max = 40;
+        s.events.oom_kill = 2;
+        policy_decide(&s, &uc, SEC, &st, 10 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        assert_int_equal(d.kernel_oom_kills, 0);
+        s.events.oom_kill = 3;
+        policy_decide(&s, &uc, SEC, &st, 11 * SEC, &d);
+        assert_int_equal(d.kernel_oom_kills, 1);
+        policy_decide(&s, &uc, SEC, &st, 12 * SEC, &d);
+        assert_int_equal(d.kernel_oom_kills, 0);
+}
+
+static void test_decide_sustained_pressure(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 390, APP), task(201, "vim", 10, SCOPE) };
+        slice_snapshot s = snap(t, 2, 399 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        st = fresh_state(&s);
+        s.psi_trigger = true;
+        s.psi_event_at = 100 * SEC;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        assert_int_equal(st.pressure_since, 100 * SEC);
+        s.psi_event_at = 103 * SEC;
+        policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        s.psi_event_at = 105 * SEC;
+        policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+        assert_int_equal(d.signal, SIGTERM);
+        assert_int_equal(d.pids[0], 200);
+        assert_int_equal(d.n_pids, 1);
+}
+
+static void test_decide_pressure_gap_resets(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 390, APP) };
+        slice_snapshot s = snap(t, 1, 399 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        st = fresh_state(&s);
+        s.psi_trigger = true;
+        s.psi_event_at = 100 * SEC;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        /* No event for more than two windows: the pressure episode ended. */
+        policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
+        assert_int_equal(st.pressure_since, 0);
+        s.psi_event_at = 104 * SEC;
+        policy_decide(&s, &uc, SEC, &st, 106 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        assert_int_equal(st.pressure_since, 106 * SEC);
+}
+
+static void test_decide_pressure_under_budget_is_not_ours(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 100, APP) };
+        slice_snapshot s = snap(t, 1, 100 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* Stalls while far below budget come from elsewhere (machine-wide
+         * shortage): not this user's fault. */
+        st = fresh_state(&s);
+        s.psi_trigger = true;
+        for (usec_t now = 100 * SEC; now <= 130 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_equal(d.action, DECISION_NONE);
+        }
+}
+
+static void test_decide_pressure_from_averages(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 390, APP) };
+        slice_snapshot s = snap(t, 1, 399 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* No trigger could be armed: avg10 against PressureSome= stands in. */
+        st = fresh_state(&s);
+        s.pressure.some.avg10 = 9.0;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(st.pressure_since, 0);
+        s.pressure.some.avg10 = 15.0;
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(st.pressure_since, 101 * SEC);
+        policy_decide(&s, &uc, SEC, &st, 106 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+
+        /* PressureFull= alone works the same way. */
+        uc.pressure_some = 0;
+        uc.pressure_full = 500;
+        st = fresh_state(&s);
+        s.pressure.has_full = true;
+        s.pressure.full.avg10 = 6.0;
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_int_equal(st.pressure_since, 200 * SEC);
+}
+
+static void test_decide_throttle_deadline(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP) };
+        slice_snapshot s = snap(t, 1, 450 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        uc.pressure_some = 0;   /* only the deadline can act here */
+        st = fresh_state(&s);
+        s.events.high = 10;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(st.throttled_since, 100 * SEC);
+        assert_int_equal(d.action, DECISION_WARN);   /* 450 of 500 MiB: past 80% */
+        /* Stuck above MemoryHigh without new events still counts. */
+        policy_decide(&s, &uc, SEC, &st, 119 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        policy_decide(&s, &uc, SEC, &st, 120 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_DEADLINE);
+        assert_non_null(strstr(d.reason_text, "ThrottleDeadline"));
+
+        /* Dipping under MemoryHigh resets the clock. */
+        st = fresh_state(&s);
+        s.events.high = 20;
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        s.memory.current = 390 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 210 * SEC, &d);
+        assert_int_equal(st.throttled_since, 0);
+
+        /* ThrottleDeadline=infinity never acts. */
+        uc.throttle_deadline = USEC_INFINITY;
+        s.memory.current = 450 * MiB;
+        s.events.high = 30;
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
+        policy_decide(&s, &uc, SEC, &st, 900 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+}
+
+static void test_decide_cooldown(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP), task(201, "hog2", 40, APP) };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        st = fresh_state(&s);
+        s.events.max = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        s.events.max = 2;
+        policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        assert_true(d.in_cooldown);
+        s.events.max = 3;
+        policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_false(d.in_cooldown);
+}
+
+static void test_decide_no_victim(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP) };
+        slice_snapshot s = snap(t, 1, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        t[0].task.oom_score_adj = -1000;
+        st = fresh_state(&s);
+        s.events.max = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        assert_true(d.no_victim);
+        assert_int_equal(st.last_kill, 0);
+
+        s.n_tasks = 0;
+        s.events.max = 2;
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_true(d.no_victim);
+}
+
+static void test_decide_cgroup_scope(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "hog", 300, APP),
+                task(201, "helper", 100, APP),
+                task(100, "bash", 5, SCOPE),
+                task(202, "scopehog", 390, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 450 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        uc.kill_scope = KILL_SCOPE_CGROUP;
+        st = fresh_state(&s);
+        s.events.max = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL_CGROUP);
+        assert_string_equal(d.cgroup, APP);
+        assert_int_equal(d.pids[0], 200);
+
+        /* The hog shares its scope with the login shell: a cgroup kill would
+         * take the shell, so the process alone goes. */
+        s.n_tasks = 4;
+        s.memory.current = 495 * MiB;
+        st = fresh_state(&s);
+        s.events.max = 2;
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.pids[0], 202);
+        assert_non_null(strstr(d.reason_text, "process scope"));
+}
+
+static void test_decide_warn_levels(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 100, APP) };
+        slice_snapshot s = snap(t, 1, 100 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        uc.memory_high = BYTES_INFINITY;
+        s.memory.high = BYTES_INFINITY;
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+
+        s.memory.current = 401 * MiB;     /* 80.2% */
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 0);
+        assert_non_null(strstr(d.reason_text, "80%"));
+        policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+
+        s.memory.current = 480 * MiB;     /* 96% */
+        policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+        policy_decide(&s, &uc, SEC, &st, 104 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+
+        /* Down under 78% re-arms 80%, but the rate limit holds a minute. */
+        s.memory.current = 300 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
+        assert_int_equal(st.warned, 0);
+        s.memory.current = 410 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 110 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        policy_decide(&s, &uc, SEC, &st, 162 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 0);
+}
+
+static void test_decide_warn_jump(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 100, APP) };
+        slice_snapshot s = snap(t, 1, 10 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        s.memory.high = BYTES_INFINITY;
+        st = fresh_state(&s);
+        s.memory.current = 490 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+        assert_int_equal(st.warned, 3);
+        /* Hovering in between does not warn about 80% afterwards. */
+        s.memory.current = 450 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+
+        /* No Warn= levels, or no MemoryMax: never a warning. */
+        uc.n_warn = 0;
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        uc.n_warn = 2;
+        s.memory.max = BYTES_INFINITY;
+        policy_decide(&s, &uc, SEC, &st, 201 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+}
+
+static void test_recovered(void **state) {
+        user_config uc = uc_base();
+        cgfs_memory m = { .current = 410 * MiB, .high = 400 * MiB, .max = 500 * MiB };
+        cgfs_events e = { .max = 5 };
+        slice_state st = { .initialized = true, .last_max_events = 5 };
+        (void) state;
+
+        assert_false(policy_recovered(&m, &e, &uc, &st));
+        m.current = 300 * MiB;
+        assert_true(policy_recovered(&m, &e, &uc, &st));
+        e.max = 6;
+        assert_false(policy_recovered(&m, &e, &uc, &st));
+        /* No MemoryHigh: the last warning level stands in for the budget. */
+        e.max = 5;
+        m.high = BYTES_INFINITY;
+        m.current = 480 * MiB;
+        assert_false(policy_recovered(&m, &e, &uc, &st));
+        m.current = 400 * MiB;
+        assert_true(policy_recovered(&m, &e, &uc, &st));
+        m.max = BYTES_INFINITY;
+        assert_true(policy_recovered(&m, &e, &uc, &st));
+}
+
+static void test_next_sample(void **state) {
+        user_config uc = uc_base();
+        cgfs_memory m = { .current = 10 * MiB, .high = 400 * MiB, .max = 500 * MiB };
+        (void) state;
+
+        assert_true(policy_next_sample(&m, &uc) == 30 * SEC);
+        m.current = 250 * MiB;                  /* 30% of budget from 80% */
+        assert_true(policy_next_sample(&m, &uc) == 15 * SEC);
+        m.current = 330 * MiB;                  /* 14% away */
+        assert_true(policy_next_sample(&m, &uc) == 5 * SEC);
+        m.current = 370 * MiB;                  /* 6% away */
+        assert_true(policy_next_sample(&m, &uc) == 2 * SEC);
+        m.current = 395 * MiB;
+        assert_true(policy_next_sample(&m, &uc) == SEC);
+        m.current = 450 * MiB;                  /* past 80%, 5% from 95% */
+        assert_true(policy_next_sample(&m, &uc) == 2 * SEC);
+        m.current = 490 * MiB;                  /* past every level */
+        assert_true(policy_next_sample(&m, &uc) == 10 * SEC);
+        m.max = BYTES_INFINITY;
+        assert_true(policy_next_sample(&m, &uc) == 30 * SEC);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_rss_policy),
+                cmocka_unit_test(test_runtime_policy),
+                cmocka_unit_test(test_badness_formula),
+                cmocka_unit_test(test_totalpages),
+                cmocka_unit_test(test_badness_adj_changes_order),
+                cmocka_unit_test(test_never_chosen),
+                cmocka_unit_test(test_outside_user_slice),
+                cmocka_unit_test(test_login_chain),
+                cmocka_unit_test(test_login_chain_hog),
+                cmocka_unit_test(test_ties),
+                cmocka_unit_test(test_protected_ranked_last),
+                cmocka_unit_test(test_decide_max_kills_at_once),
+                cmocka_unit_test(test_decide_first_call_is_baseline),
+                cmocka_unit_test(test_decide_sustained_pressure),
+                cmocka_unit_test(test_decide_pressure_gap_resets),
+                cmocka_unit_test(test_decide_pressure_under_budget_is_not_ours),
+                cmocka_unit_test(test_decide_pressure_from_averages),
+                cmocka_unit_test(test_decide_throttle_deadline),
+                cmocka_unit_test(test_decide_cooldown),
+                cmocka_unit_test(test_decide_no_victim),
+                cmocka_unit_test(test_decide_cgroup_scope),
+                cmocka_unit_test(test_decide_warn_levels),
+                cmocka_unit_test(test_decide_warn_jump),
+                cmocka_unit_test(test_recovered),
+                cmocka_unit_test(test_next_sample),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "snapshot.h"
+#include "tmptree.h"
+
+#define SLICE "user.slice/user-1001.slice"
+
+typedef struct fixture {
+        char *cgroot, *procroot;
+        int cgfd, procfd;
+} fixture;
+
+static int setup(void **state) {
+        fixture *f = calloc(1, sizeof *f);
+
+        f->cgroot = tmptree_new();
+        f->procroot = tmptree_new();
+        tmptree_write(f->cgroot, SLICE "/memory.current", "419430400\n");
+        tmptree_write(f->cgroot, SLICE "/memory.high", "419430400\n");
+        tmptree_write(f->cgroot, SLICE "/memory.max", "524288000\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events", "low 0\nhigh 12\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.pressure", "some avg10=30.00 avg60=3.00 avg300=0.30 total=9\n"
+                                                             "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(f->cgroot, SLICE "/cgroup.procs", "");
+        tmptree_write(f->cgroot, SLICE "/session-3.scope/cgroup.procs", "100\n101\n102\n");
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(f->procroot, &(fake_task) { .pid = 100, .ppid = 1, .sid = 100, .uid = 1001,
+                                                     .comm = "bash", .rss_kb = 4096, .start_time = 10 });
+        tmptree_add_task(f->procroot, &(fake_task) { .pid = 101, .ppid = 100, .sid = 100, .uid = 1001,
+                                                     .comm = "hog", .rss_kb = 400000, .start_time = 20 });
+        /* 102 is listed in cgroup.procs but exits before it is read. */
+        f->cgfd = tmptree_open(f->cgroot);
+        f->procfd = tmptree_open(f->procroot);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        fixture *f = *state;
+
+        close(f->cgfd);
+        close(f->procfd);
+        tmptree_free(f->cgroot);
+        tmptree_free(f->procroot);
+        free(f);
+        return 0;
+}
+
+static void test_take_tasks(void **state) {
+        fixture *f = *state;
+        snapshot s;
+
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, &s), 0);
+        assert_string_equal(s.slice.cgroup, SLICE);
+        assert_int_equal(s.slice.memory.current, 419430400);
+        assert_int_equal(s.slice.events.high, 12);
+        assert_true(s.slice.pressure.some.avg10 > 29.9);
+        assert_true(s.slice.mem_total == 8388608ULL * 1024);
+        assert_int_equal(s.slice.n_tasks, 2);
+        assert_int_equal(s.n_unreadable, 0);
+        assert_string_equal(s.slice.tasks[1].task.comm, "hog");
+        assert_string_equal(s.slice.tasks[1].cgroup, SLICE "/session-3.scope");
+        assert_int_equal(s.slice.self_pid, getpid());
+        snapshot_done(&s);
+        assert_null(s.tasks);
+}
+
+static void test_take_memory_only(void **state) {
+        fixture *f = *state;
+        snapshot s;
+
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), 0);
+        assert_int_equal(s.slice.n_tasks, 0);
+        assert_int_equal(s.slice.memory.max, 524288000);
+        snapshot_done(&s);
+}
+
+static void test_take_errors(void **state) {
+        fixture *f = *state;
+        snapshot s;
+
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, "user.slice/user-9.slice", 9, SNAPSHOT_TASKS, &s),
+                         -ENOENT);
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, "/" SLICE, 1001, SNAPSHOT_TASKS, &s), -EINVAL);
+
+        /* A malformed task hides that task only. */
+        tmptree_write(f->procroot, "102/stat", "garbage\n");
+        tmptree_write(f->procroot, "102/status", "x\n");
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, &s), 0);
+        assert_int_equal(s.slice.n_tasks, 2);
+        assert_int_equal(s.n_unreadable, 1);
+        assert_int_equal(s.first_error, -EINVAL);
+        snapshot_done(&s);
+
+        /* Without PSI (psi=0) the snapshot still works. */
+        unlinkat(f->cgfd, SLICE "/memory.pressure", 0);
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), 0);
+        snapshot_done(&s);
+
+        /* A malformed memory.events is an error for the slice. */
+        tmptree_write(f->cgroot, SLICE "/memory.events", "high lots\n");
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), -EINVAL);
+}
+
+static int vm_child(void *arg) {
+        (void) arg;
+        for (;;)
+                pause();
+        return 0;
+}
+
+static void test_same_mm(void **state) {
+        static char stack[64 * 1024];
+        pid_t forked, shared;
+        int r;
+        (void) state;
+
+        forked = fork();
+        if (forked == 0)
+                for (;;)
+                        pause();
+        shared = clone(vm_child, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
+        assert_true(shared > 0);
+
+        r = snapshot_same_mm(NULL, getpid(), shared);
+        assert_int_equal(r, 1);
+        assert_int_equal(snapshot_same_mm(NULL, getpid(), forked), 0);
+        assert_int_equal(snapshot_same_mm(NULL, forked, shared), 0);
+
+        kill(forked, SIGKILL);
+        kill(shared, SIGKILL);
+        waitpid(forked, NULL, 0);
+        waitpid(shared, NULL, 0);
+        assert_true(snapshot_same_mm(NULL, getpid(), shared) < 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_take_tasks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_take_memory_only, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_take_errors, setup, teardown),
+                cmocka_unit_test(test_same_mm),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
