@@ -82,14 +82,31 @@ static bool comm_is_multiplexer(const char *comm) {
         return strncmp(comm, "tmux", 4) == 0 || strcmp(comm, "screen") == 0 || strcmp(comm, "SCREEN") == 0;
 }
 
-static const policy_task *find_task(const slice_snapshot *s, pid_t pid) {
+/* Parent lookups for the whole slice: sorted pids, so ranking stays
+ * O(n log n) on a slice of thousands of tasks. */
+typedef struct pid_index {
+        pid_t pid;
+        size_t index;
+} pid_index;
+
+static int cmp_pid_index(const void *a, const void *b) {
+        const pid_index *x = a, *y = b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static const policy_task *find_task(const slice_snapshot *s, const pid_index *idx, pid_t pid) {
+        if (idx) {
+                pid_index key = { .pid = pid };
+                const pid_index *hit = bsearch(&key, idx, s->n_tasks, sizeof *idx, cmp_pid_index);
+                return hit ? &s->tasks[hit->index] : NULL;
+        }
         for (size_t i = 0; i < s->n_tasks; i++)
                 if (s->tasks[i].task.pid == pid)
                         return &s->tasks[i];
         return NULL;
 }
 
-static bool is_login_chain(const slice_snapshot *s, const procfs_task *t) {
+static bool is_login_chain(const slice_snapshot *s, const pid_index *idx, const procfs_task *t) {
         const policy_task *parent;
 
         if (t->pid == t->sid)
@@ -102,7 +119,7 @@ static bool is_login_chain(const slice_snapshot *s, const procfs_task *t) {
         if (strcmp(t->comm, "systemd") == 0)
                 return true;
         /* The login shell: the child of sshd, login, su or runuser. */
-        parent = find_task(s, t->ppid);
+        parent = find_task(s, idx, t->ppid);
         if (parent && comm_is_login_program(parent->task.comm))
                 return true;
         return false;
@@ -118,7 +135,8 @@ static uint64_t slice_usage(const slice_snapshot *s) {
         return sum;
 }
 
-policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, size_t index) {
+static policy_protect classify(const slice_snapshot *s, const user_config *uc, size_t index, const pid_index *idx,
+                               uint64_t usage) {
         const policy_task *pt;
         const procfs_task *t;
         const char *cg;
@@ -146,9 +164,13 @@ policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, s
         if (strv_fnmatch(uc->protect, t->comm))
                 return PROTECT_NAME;
         /* The login chain is spared unless it is itself the hog. */
-        if (is_login_chain(s, t) && policy_task_footprint(t) * 2 <= slice_usage(s))
+        if (policy_task_footprint(t) * 2 <= usage && is_login_chain(s, idx, t))
                 return PROTECT_LOGIN_CHAIN;
         return PROTECT_NONE;
+}
+
+policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, size_t index) {
+        return classify(s, uc, index, NULL, slice_usage(s));
 }
 
 static int64_t score_of(const procfs_task *t, policy_kind kind, uint64_t totalpages) {
@@ -183,18 +205,27 @@ static int cmp_candidates(const void *a, const void *b, void *userdata) {
 }
 
 void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kind, policy_candidate *ret) {
-        uint64_t totalpages;
+        _cleanup_free_ pid_index *idx = NULL;
+        uint64_t totalpages, usage;
 
         assert(s);
         assert(uc);
         assert(ret || s->n_tasks == 0);
 
         totalpages = policy_totalpages(s);
+        usage = slice_usage(s);
+        /* Without memory for the index, parents are found by a linear scan. */
+        idx = malloc(sizeof *idx * (s->n_tasks ? s->n_tasks : 1));
+        if (idx) {
+                for (size_t i = 0; i < s->n_tasks; i++)
+                        idx[i] = (pid_index) { .pid = s->tasks[i].task.pid, .index = i };
+                qsort(idx, s->n_tasks, sizeof *idx, cmp_pid_index);
+        }
         for (size_t i = 0; i < s->n_tasks; i++)
                 ret[i] = (policy_candidate) {
                         .index = i,
                         .score = score_of(&s->tasks[i].task, kind, totalpages),
-                        .protect = policy_classify(s, uc, i),
+                        .protect = classify(s, uc, i, idx, usage),
                 };
         qsort_r(ret, s->n_tasks, sizeof *ret, cmp_candidates, (void *) s);
 }

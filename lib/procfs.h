@@ -13,7 +13,7 @@
 
 typedef struct procfs_task {
         pid_t pid, ppid, tgid, sid;
-        uid_t uid;                     /* real uid */
+        uid_t uid;                     /* effective uid */
         char comm[PROCFS_COMM_MAX];
         char state;                    /* R S D Z T t X I ... */
         unsigned flags;                /* PF_* from /proc/PID/stat */

@@ -51,10 +51,16 @@ int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, s
         };
 
         r = cgfs_read_memory(cgroot_fd, cgroup, &s.slice.memory);
-        if (r < 0)
+        if (r == -ENOENT && depth == SNAPSHOT_TASKS_ANY)
+                s.slice.memory = (cgfs_memory) {
+                        .high = BYTES_INFINITY, .max = BYTES_INFINITY, .swap_max = BYTES_INFINITY,
+                };
+        else if (r < 0)
                 return r;
+        else
+                s.has_memory = true;
         r = cgfs_read_events(cgroot_fd, cgroup, false, &s.slice.events);
-        if (r < 0)
+        if (r < 0 && !(r == -ENOENT && depth == SNAPSHOT_TASKS_ANY))
                 return r;
         /* PSI may be off (psi=0): the policy then works from events alone. */
         r = cgfs_read_pressure(cgroot_fd, cgroup, &s.slice.pressure);
@@ -66,7 +72,7 @@ int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, s
         s.slice.mem_total = mi.mem_total;
         s.slice.swap_total = mi.swap_total;
 
-        if (depth == SNAPSHOT_TASKS) {
+        if (depth != SNAPSHOT_MEMORY) {
                 size_t n = 0;
 
                 r = cgfs_collect_procs(cgroot_fd, cgroup, &s.procs);

@@ -14,12 +14,17 @@ typedef struct snapshot {
         policy_task *tasks;
         size_t n_unreadable;           /* tasks skipped for an error other than having exited */
         int first_error;               /* the first such error, for the log */
+        bool has_memory;               /* the memory files were there */
 } snapshot;
 
 /* What to read: the memory files only (cheap, for the sampling timer), or everything. */
 typedef enum snapshot_depth {
         SNAPSHOT_MEMORY,
         SNAPSHOT_TASKS,
+        /* Tasks, with the memory files optional: `memgovctl top` ranks the
+         * tasks of any cgroup, also on a host whose memory controller is
+         * not on cgroup v2. Missing limits read as unlimited. */
+        SNAPSHOT_TASKS_ANY,
 } snapshot_depth;
 
 int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,

@@ -86,6 +86,11 @@ int read_fd(int fd, char *buf, size_t size, size_t *ret_len) {
                 if (n == 0)
                         break;
                 len += (size_t) n;
+                /* procfs and kernfs hand out the whole file in one read and
+                 * regular files read short only at the end: a short read is
+                 * the end, and saves a syscall per file on a big slice. */
+                if ((size_t) n < size - 1 - (len - (size_t) n))
+                        break;
                 if (len == size - 1) {
                         char probe;
                         n = pread(fd, &probe, 1, (off_t) len);

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* memgovctl top: the policy's ranking of a live cgroup. It runs on a
+ * machine in trouble, so it reads only the cgroup's own pids and only the
+ * files the policy needs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "memgov-config.h"
+#include "snapshot.h"
+
+typedef struct top_args {
+        int policy;                    /* -1: the user's Policy= */
+        bool json;
+        const char *config;
+        const char *cgroup_root;
+        const char *proc_root;
+        const char *target;
+} top_args;
+
+typedef struct name_cache {
+        uid_t uid[64];
+        char name[64][33];
+        size_t n;
+} name_cache;
+
+static const char *user_name(name_cache *c, uid_t uid) {
+        struct passwd *pw;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (c->uid[i] == uid)
+                        return c->name[i];
+        if (c->n == ELEMENTSOF(c->uid))
+                return "?";
+        pw = getpwuid(uid);
+        c->uid[c->n] = uid;
+        if (pw)
+                snprintf(c->name[c->n], sizeof c->name[c->n], "%s", pw->pw_name);
+        else
+                snprintf(c->name[c->n], sizeof c->name[c->n], "%u", (unsigned) uid);
+        return c->name[c->n++];
+}
+
+static void top_help(FILE *f) {
+        fputs("Usage: memgovctl top [--policy rss|runtime|badness] [--json] [--config PATH]\n"
+              "                     [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
+              "TARGET: a user name, a UID (its /user.slice/user-UID.slice), or a cgroup path\n"
+              "starting with '/' relative to the cgroup root.\n", f);
+}
+
+static int parse_args(int argc, char **argv, top_args *ret) {
+        enum { ARG_POLICY = 0x100, ARG_JSON, ARG_CONFIG, ARG_CGROUP_ROOT, ARG_PROC_ROOT };
+        static const struct option options[] = {
+                { "policy",      required_argument, NULL, ARG_POLICY },
+                { "json",        no_argument,       NULL, ARG_JSON },
+                { "config",      required_argument, NULL, ARG_CONFIG },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+                { "proc-root",   required_argument, NULL, ARG_PROC_ROOT },
+                { "help",        no_argument,       NULL, 'h' },
+                {}
+        };
+        int c;
+
+        *ret = (top_args) {
+                .policy = -1,
+                .config = MEMGOV_CONFIG_PATH,
+                .cgroup_root = "/sys/fs/cgroup",
+                .proc_root = "/proc",
+        };
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_POLICY:
+                        ret->policy = policy_kind_from_string(optarg);
+                        if (ret->policy < 0) {
+                                fprintf(stderr, "memgovctl top: unknown policy '%s': expected rss, runtime or badness\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_JSON:
+                        ret->json = true;
+                        break;
+                case ARG_CONFIG:
+                        ret->config = optarg;
+                        break;
+                case ARG_CGROUP_ROOT:
+                        ret->cgroup_root = optarg;
+                        break;
+                case ARG_PROC_ROOT:
+                        ret->proc_root = optarg;
+                        break;
+                case 'h':
+                        top_help(stdout);
+                        return 0;
+                default:
+                        top_help(stderr);
+                        return -EINVAL;
+                }
+        if (optind != argc - 1) {
+                top_help(stderr);
+                return -EINVAL;
+        }
+        ret->target = argv[optind];
+        return 1;
+}
+
+/* TARGET -> relative cgroup path and the uid whose slice it is ((uid_t) -1 if none). */
+static int resolve_target(const char *target, char *cgroup, size_t size, uid_t *ret_uid, char **ret_user) {
+        struct passwd *pw;
+        uint64_t uid;
+
+        *ret_uid = (uid_t) -1;
+        *ret_user = NULL;
+        if (target[0] == '/') {
+                const char *rel, *p;
+                int r = cgfs_path_relative(target, &rel);
+                if (r < 0) {
+                        fprintf(stderr, "memgovctl top: invalid cgroup path '%s'\n", target);
+                        return r;
+                }
+                snprintf(cgroup, size, "%s", rel);
+                p = strstr(rel, "user-");
+                if (p && sscanf(p, "user-%" SCNu64 ".slice", &uid) == 1) {
+                        *ret_uid = (uid_t) uid;
+                        pw = getpwuid(*ret_uid);
+                        if (pw)
+                                *ret_user = strdup(pw->pw_name);
+                }
+                return 0;
+        }
+        if (parse_u64(target, &uid) == 0) {
+                *ret_uid = (uid_t) uid;
+                pw = getpwuid(*ret_uid);
+        } else {
+                pw = getpwnam(target);
+                if (!pw) {
+                        fprintf(stderr, "memgovctl top: no such user '%s'\n", target);
+                        return -ESRCH;
+                }
+                *ret_uid = pw->pw_uid;
+        }
+        if (pw)
+                *ret_user = strdup(pw->pw_name);
+        snprintf(cgroup, size, "user.slice/user-%u.slice", (unsigned) *ret_uid);
+        return 0;
+}
+
+static void report_config_error(void *userdata, const char *file, unsigned line, const char *message) {
+        (void) userdata;
+        if (line > 0)
+                fprintf(stderr, "memgovctl: %s:%u: %s\n", file, line, message);
+        else
+                fprintf(stderr, "memgovctl: %s: %s\n", file, message);
+}
+
+/* The user's resolved config, so Protect= and Policy= match memgovd's. */
+static void load_user_config(const char *path, uint64_t physmem, uid_t uid, const char *user, config_set **ret_set,
+                             user_config *ret) {
+        _cleanup_strv_free_ char **groups = NULL;
+        config_set *c = NULL;
+        int r;
+
+        r = config_load(path, physmem, report_config_error, NULL, &c);
+        if (r < 0) {
+                fprintf(stderr, "memgovctl: warning: could not load %s (%s); using built-in defaults\n", path,
+                        strerror(-r));
+                user_config_defaults(physmem, ret);
+                *ret_set = NULL;
+                return;
+        }
+        if (user) {
+                struct passwd *pw = getpwnam(user);
+                int n = 64;
+                gid_t *gids = pw ? malloc(sizeof(gid_t) * (size_t) n) : NULL;
+                if (gids && getgrouplist(user, pw->pw_gid, gids, &n) < 0) {
+                        gid_t *more = realloc(gids, sizeof(gid_t) * (size_t) n);
+                        if (more) {
+                                gids = more;
+                                if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
+                                        n = 0;
+                        } else
+                                n = 0;
+                }
+                for (int i = 0; gids && i < n; i++) {
+                        struct group *g = getgrgid(gids[i]);
+                        if (g && strv_extend(&groups, g->gr_name) < 0)
+                                break;
+                }
+                free(gids);
+        }
+        config_resolve_user(c, uid, user, groups, ret);
+        *ret_set = c;
+}
+
+static void print_json(const snapshot *s, const policy_candidate *ranked, policy_kind kind, name_cache *names) {
+        fputs("{\"cgroup\": ", stdout);
+        ctl_json_string(stdout, s->slice.cgroup[0] ? s->slice.cgroup : "/");
+        printf(", \"policy\": \"%s\", \"tasks\": [", policy_kind_to_string(kind));
+        for (size_t i = 0; i < s->slice.n_tasks; i++) {
+                const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
+                printf("%s\n  {\"pid\": %d, \"comm\": ", i ? "," : "", (int) t->pid);
+                ctl_json_string(stdout, t->comm);
+                printf(", \"uid\": %u, \"user\": ", (unsigned) t->uid);
+                ctl_json_string(stdout, user_name(names, t->uid));
+                printf(", \"score\": %" PRId64 ", \"rss_bytes\": %" PRIu64 ", \"swap_bytes\": %" PRIu64
+                       ", \"pgtables_bytes\": %" PRIu64 ", \"cpu_ms\": %" PRIu64 ", \"oom_score_adj\": %d"
+                       ", \"protected\": %s, \"reason\": ",
+                       ranked[i].score, t->rss_bytes, t->swap_bytes, t->pgtables_bytes, t->cpu_usec / 1000,
+                       t->oom_score_adj, ranked[i].protect != PROTECT_NONE ? "true" : "false");
+                ctl_json_string(stdout, policy_protect_to_string(ranked[i].protect));
+                fputc('}', stdout);
+        }
+        fputs("\n]}\n", stdout);
+}
+
+static void format_score(char *buf, size_t size, policy_kind kind, int64_t score) {
+        if (kind == POLICY_RSS)
+                format_bytes(buf, size, (uint64_t) score);
+        else if (kind == POLICY_RUNTIME)
+                format_usec(buf, size, (usec_t) score);
+        else
+                snprintf(buf, size, "%" PRId64, score);
+}
+
+static void print_table(const snapshot *s, const policy_candidate *ranked, policy_kind kind, const char *user,
+                        name_cache *names) {
+        char usage[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX];
+
+        printf("/%s", s->slice.cgroup);
+        if (user)
+                printf(" (%s)", user);
+        printf(": policy %s, %zu tasks", policy_kind_to_string(kind), s->slice.n_tasks);
+        if (s->has_memory)
+                printf(", usage %s of MemoryMax %s", format_bytes(usage, sizeof usage, s->slice.memory.current),
+                       format_bytes(max, sizeof max, s->slice.memory.max));
+        else
+                fputs(", no memory controller on this cgroup", stdout);
+        if (s->n_unreadable > 0)
+                printf(", %zu unreadable (%s)", s->n_unreadable, strerror(-s->first_error));
+        printf("\n%8s %-10s %-16s %10s %8s %8s %9s %5s  %s\n", "PID", "USER", "COMM", "SCORE", "RSS", "SWAP",
+               "CPU", "ADJ", "PROTECTED");
+        for (size_t i = 0; i < s->slice.n_tasks; i++) {
+                const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
+                char score[32], rss[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], cpu[FORMAT_USEC_MAX];
+                char comm[4 * PROCFS_COMM_MAX];
+                size_t j = 0;
+
+                /* A hostile comm must not drive the terminal. */
+                for (const char *p = t->comm; *p && j + 1 < sizeof comm; p++)
+                        comm[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
+                comm[j] = 0;
+                format_score(score, sizeof score, kind, ranked[i].score);
+                printf("%8d %-10.10s %-16s %10s %8s %8s %9s %5d  %s\n", (int) t->pid, user_name(names, t->uid), comm,
+                       score, format_bytes(rss, sizeof rss, t->rss_bytes),
+                       format_bytes(swap, sizeof swap, t->swap_bytes),
+                       format_usec(cpu, sizeof cpu, t->cpu_usec), t->oom_score_adj,
+                       ranked[i].protect == PROTECT_NONE ? "" : policy_protect_to_string(ranked[i].protect));
+        }
+}
+
+int ctl_top(int argc, char **argv) {
+        _cleanup_close_ int cgroot_fd = -1, procfs_fd = -1;
+        _cleanup_free_ policy_candidate *ranked = NULL;
+        _cleanup_free_ char *user = NULL;
+        _cleanup_(snapshot_done) snapshot s = {};
+        config_set *config = NULL;
+        user_config uc = {};
+        procfs_meminfo mi = {};
+        name_cache names = {};
+        char cgroup[4096];
+        policy_kind kind;
+        top_args args;
+        uid_t uid;
+        int r;
+
+        r = parse_args(argc, argv, &args);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        r = resolve_target(args.target, cgroup, sizeof cgroup, &uid, &user);
+        if (r < 0)
+                return 1;
+
+        cgroot_fd = open(args.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroot_fd < 0) {
+                fprintf(stderr, "memgovctl top: cannot open cgroup root %s: %m\n", args.cgroup_root);
+                return 1;
+        }
+        procfs_fd = open(args.proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (procfs_fd < 0) {
+                fprintf(stderr, "memgovctl top: cannot open proc root %s: %m\n", args.proc_root);
+                return 1;
+        }
+
+        r = snapshot_take(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, &s);
+        if (r < 0) {
+                fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.cgroup_root,
+                        r == -ENOENT ? "no such cgroup (is the user logged in?)" : strerror(-r));
+                return 1;
+        }
+        (void) procfs_read_meminfo(procfs_fd, &mi);
+        load_user_config(args.config, mi.mem_total, uid, user, &config, &uc);
+        kind = args.policy >= 0 ? (policy_kind) args.policy : uc.policy;
+
+        ranked = calloc(s.slice.n_tasks ? s.slice.n_tasks : 1, sizeof *ranked);
+        if (!ranked) {
+                config_set_free(config);
+                fprintf(stderr, "memgovctl top: out of memory\n");
+                return 1;
+        }
+        policy_rank(&s.slice, &uc, kind, ranked);
+        if (args.json)
+                print_json(&s, ranked, kind, &names);
+        else
+                print_table(&s, ranked, kind, user, &names);
+        if (!config)
+                user_config_done(&uc);
+        config_set_free(config);
+        return 0;
+}

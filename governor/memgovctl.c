@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* memgovctl: inspect what memgov sees and would do. It reads files only,
+ * so it works on a machine in trouble and needs no D-Bus. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "memgov-config.h"
+
+static void help(FILE *f) {
+        fputs("Usage: memgovctl VERB [OPTIONS]\n"
+              "\n"
+              "Verbs:\n"
+              "  top [--policy rss|runtime|badness] [--json] [--config PATH]\n"
+              "      [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
+              "        Rank the tasks of a user's slice (or any cgroup) as memgovd\n"
+              "        would: first victim first, protected tasks last. TARGET is a\n"
+              "        user name, a UID or a cgroup path starting with '/'.\n"
+              "  status [--json]\n"
+              "        Show the users memgovd governs, their budgets, pressure,\n"
+              "        warnings and kills.\n"
+              "\n"
+              "Options:\n"
+              "  -h --help     Show this help\n"
+              "     --version  Show the version\n"
+              "\n"
+              "See memgovctl(1).\n", f);
+}
+
+void ctl_json_string(FILE *f, const char *s) {
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                help(stderr);
+                return 2;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+                help(stdout);
+                return 0;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                printf("memgovctl %s\n", MEMGOV_VERSION);
+                return 0;
+        }
+        if (strcmp(argv[1], "top") == 0)
+                return ctl_top(argc - 1, argv + 1);
+        if (strcmp(argv[1], "status") == 0)
+                return ctl_status(argc - 1, argv + 1);
+        fprintf(stderr, "memgovctl: unknown verb '%s'. See 'memgovctl --help'.\n", argv[1]);
+        return 2;
+}
