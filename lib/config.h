@@ -87,6 +87,7 @@ typedef struct config_set {
         char *path;                    /* the main file */
         governor_config governor;
         user_config defaults;          /* main file + memgov.conf.d, over built-in defaults */
+        uint32_t defaults_mask;        /* UC_* that the main file or memgov.conf.d set */
         config_layer *groups;          /* groups.d/ drop-ins, sorted by name */
         size_t n_groups;
         config_layer *users;           /* users.d/ drop-ins, sorted by name */
@@ -111,6 +112,8 @@ void config_set_free(config_set *c);
 
 /* Applies the layers for one user: defaults, then groups.d/G.conf for each
  * of GROUPS in strcmp order, then users.d/USER.conf, then users.d/UID.conf.
+ * Where some layer sets MemoryMax= and none sets MemoryHigh=, MemoryHigh is
+ * 90% of MemoryMax.
  * ret borrows protect from c: it lives as long as c. */
 void config_resolve_user(const config_set *c, uid_t uid, const char *user,
                          char *const *groups, user_config *ret);
