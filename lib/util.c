@@ -172,18 +172,34 @@ int parse_limit(const char *s, uint64_t *ret) {
 
 /* A non-negative decimal with an optional fraction, followed by a suffix
  * that the caller interprets. */
-static int parse_decimal(const char *s, double *ret, const char **ret_suffix) {
-        char *end;
-        double v;
+/* A non-negative decimal with an optional fraction ("12", "1.5", ".5"),
+ * followed by a suffix that the caller interprets. Digits only: no sign,
+ * exponent, hex or locale, which strtod() would all accept. */
+static int parse_decimal(const char *s, double *ret, const char **ret_suffix, bool *ret_fraction) {
+        double v = 0, scale = 1;
+        bool digits = false, fraction = false;
+        const char *p = s;
 
-        if (!isdigit((unsigned char) s[0]) && s[0] != '.')
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (*p - '0');
+                digits = true;
+        }
+        if (*p == '.') {
+                for (p++; *p >= '0' && *p <= '9'; p++) {
+                        scale /= 10;
+                        v += (*p - '0') * scale;
+                        digits = true;
+                        fraction = fraction || *p != '0';
+                }
+        }
+        if (!digits)
                 return -EINVAL;
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno == ERANGE || !isfinite(v) || v < 0 || end == s)
+        if (!isfinite(v) || v > 1e30)
                 return -ERANGE;
         *ret = v;
-        *ret_suffix = end;
+        *ret_suffix = p;
+        if (ret_fraction)
+                *ret_fraction = fraction;
         return 0;
 }
 
@@ -201,6 +217,7 @@ int parse_bytes(const char *s, uint64_t physmem, uint64_t *ret) {
         };
         const char *suffix;
         double v, bytes;
+        bool fraction;
         int r;
 
         assert(s);
@@ -210,7 +227,7 @@ int parse_bytes(const char *s, uint64_t physmem, uint64_t *ret) {
                         *ret = BYTES_INFINITY;
                 return 0;
         }
-        r = parse_decimal(s, &v, &suffix);
+        r = parse_decimal(s, &v, &suffix, &fraction);
         if (r < 0)
                 return r;
         if (strcmp(suffix, "%") == 0) {
@@ -227,7 +244,7 @@ int parse_bytes(const char *s, uint64_t physmem, uint64_t *ret) {
                 if (i == ELEMENTSOF(table))
                         return -EINVAL;
                 /* A fraction of a byte is meaningless: "1.5" alone is rejected. */
-                if (table[i].factor == 1 && v != floor(v))
+                if (table[i].factor == 1 && fraction)
                         return -EINVAL;
                 bytes = v * (double) table[i].factor;
         }
@@ -266,7 +283,7 @@ int parse_usec(const char *s, usec_t *ret) {
                         *ret = USEC_INFINITY;
                 return 0;
         }
-        r = parse_decimal(s, &v, &suffix);
+        r = parse_decimal(s, &v, &suffix, NULL);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
@@ -289,7 +306,7 @@ int parse_permyriad(const char *s, unsigned *ret) {
 
         assert(s);
 
-        r = parse_decimal(s, &v, &suffix);
+        r = parse_decimal(s, &v, &suffix, NULL);
         if (r < 0)
                 return r;
         if (strcmp(suffix, "%") == 0)

@@ -66,6 +66,14 @@ static void test_parse_bytes(void **state) {
         assert_int_equal(parse_bytes("99999999T", 0, &v), -ERANGE);
         assert_int_equal(parse_bytes("", 0, &v), -EINVAL);
         assert_int_equal(parse_bytes("M", 0, &v), -EINVAL);
+        /* strtod() would take these; a config file should not. */
+        assert_int_equal(parse_bytes("0x10G", 0, &v), -EINVAL);
+        assert_int_equal(parse_bytes("1e3", 0, &v), -EINVAL);
+        assert_int_equal(parse_bytes("nan", 0, &v), -EINVAL);
+        assert_int_equal(parse_bytes(".5K", 0, &v), 0);
+        assert_int_equal(v, 512);
+        assert_int_equal(parse_bytes("2.0", 0, &v), 0);
+        assert_int_equal(v, 2);
 }
 
 static void test_parse_usec(void **state) {
