@@ -114,94 +114,6 @@ static int parse_args(int argc, char **argv, top_args *ret) {
         return 1;
 }
 
-/* TARGET -> relative cgroup path and the uid whose slice it is ((uid_t) -1 if none). */
-static int resolve_target(const char *target, char *cgroup, size_t size, uid_t *ret_uid, char **ret_user) {
-        struct passwd *pw;
-        uint64_t uid;
-
-        *ret_uid = (uid_t) -1;
-        *ret_user = NULL;
-        if (target[0] == '/') {
-                const char *rel, *p;
-                int r = cgfs_path_relative(target, &rel);
-                if (r < 0) {
-                        fprintf(stderr, "memgovctl top: invalid cgroup path '%s'\n", target);
-                        return r;
-                }
-                snprintf(cgroup, size, "%s", rel);
-                p = strstr(rel, "user-");
-                if (p && sscanf(p, "user-%" SCNu64 ".slice", &uid) == 1) {
-                        *ret_uid = (uid_t) uid;
-                        pw = getpwuid(*ret_uid);
-                        if (pw)
-                                *ret_user = strdup(pw->pw_name);
-                }
-                return 0;
-        }
-        if (parse_u64(target, &uid) == 0) {
-                *ret_uid = (uid_t) uid;
-                pw = getpwuid(*ret_uid);
-        } else {
-                pw = getpwnam(target);
-                if (!pw) {
-                        fprintf(stderr, "memgovctl top: no such user '%s'\n", target);
-                        return -ESRCH;
-                }
-                *ret_uid = pw->pw_uid;
-        }
-        if (pw)
-                *ret_user = strdup(pw->pw_name);
-        snprintf(cgroup, size, "user.slice/user-%u.slice", (unsigned) *ret_uid);
-        return 0;
-}
-
-static void report_config_error(void *userdata, const char *file, unsigned line, const char *message) {
-        (void) userdata;
-        if (line > 0)
-                fprintf(stderr, "memgovctl: %s:%u: %s\n", file, line, message);
-        else
-                fprintf(stderr, "memgovctl: %s: %s\n", file, message);
-}
-
-/* The user's resolved config, so Protect= and Policy= match memgovd's. */
-static void load_user_config(const char *path, uint64_t physmem, uid_t uid, const char *user, config_set **ret_set,
-                             user_config *ret) {
-        _cleanup_strv_free_ char **groups = NULL;
-        config_set *c = NULL;
-        int r;
-
-        r = config_load(path, physmem, report_config_error, NULL, &c);
-        if (r < 0) {
-                fprintf(stderr, "memgovctl: warning: could not load %s (%s); using built-in defaults\n", path,
-                        strerror(-r));
-                user_config_defaults(physmem, ret);
-                *ret_set = NULL;
-                return;
-        }
-        if (user) {
-                struct passwd *pw = getpwnam(user);
-                int n = 64;
-                gid_t *gids = pw ? malloc(sizeof(gid_t) * (size_t) n) : NULL;
-                if (gids && getgrouplist(user, pw->pw_gid, gids, &n) < 0) {
-                        gid_t *more = realloc(gids, sizeof(gid_t) * (size_t) n);
-                        if (more) {
-                                gids = more;
-                                if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
-                                        n = 0;
-                        } else
-                                n = 0;
-                }
-                for (int i = 0; gids && i < n; i++) {
-                        struct group *g = getgrgid(gids[i]);
-                        if (g && strv_extend(&groups, g->gr_name) < 0)
-                                break;
-                }
-                free(gids);
-        }
-        config_resolve_user(c, uid, user, groups, ret);
-        *ret_set = c;
-}
-
 static void print_json(const snapshot *s, const policy_candidate *ranked, policy_kind kind, name_cache *names) {
         fputs("{\"cgroup\": ", stdout);
         ctl_json_string(stdout, s->slice.cgroup[0] ? s->slice.cgroup : "/");
@@ -286,7 +198,7 @@ int ctl_top(int argc, char **argv) {
         r = parse_args(argc, argv, &args);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
-        r = resolve_target(args.target, cgroup, sizeof cgroup, &uid, &user);
+        r = ctl_resolve_target("top", args.target, cgroup, sizeof cgroup, &uid, &user);
         if (r < 0)
                 return 1;
 
@@ -308,7 +220,7 @@ int ctl_top(int argc, char **argv) {
                 return 1;
         }
         (void) procfs_read_meminfo(procfs_fd, &mi);
-        load_user_config(args.config, mi.mem_total, uid, user, &config, &uc);
+        ctl_load_user_config(args.config, mi.mem_total, uid, user, &config, &uc, NULL);
         kind = args.policy >= 0 ? (policy_kind) args.policy : uc.policy;
 
         ranked = calloc(s.slice.n_tasks ? s.slice.n_tasks : 1, sizeof *ranked);

@@ -16,6 +16,10 @@ static void help(FILE *f) {
               "        Rank the tasks of a user's slice (or any cgroup) as memgovd\n"
               "        would: first victim first, protected tasks last. TARGET is a\n"
               "        user name, a UID or a cgroup path starting with '/'.\n"
+              "  explain [--config PATH] [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
+              "        Show a user's budget and where each value comes from, where\n"
+              "        the slice stands against it, and whom memgovd would kill if it\n"
+              "        had to act now, and why the others are spared.\n"
               "  status [--json]\n"
               "        Show the users memgovd governs, their budgets, pressure,\n"
               "        warnings and kills.\n"
@@ -59,6 +63,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "top") == 0)
                 return ctl_top(argc - 1, argv + 1);
+        if (strcmp(argv[1], "explain") == 0)
+                return ctl_explain(argc - 1, argv + 1);
         if (strcmp(argv[1], "status") == 0)
                 return ctl_status(argc - 1, argv + 1);
         fprintf(stderr, "memgovctl: unknown verb '%s'. See 'memgovctl --help'.\n", argv[1]);

@@ -150,6 +150,13 @@ static int load_defaults_file(config_loader *l, config_set *c, const char *dir, 
                 strv_free(c->defaults.protect);
         apply_layer(&c->defaults, &layer);
         c->defaults_mask |= layer.mask;
+        for (unsigned i = 0; i < _UC_COUNT; i++)
+                if (layer.mask & (1U << i)) {
+                        free(c->defaults_sources[i]);
+                        c->defaults_sources[i] = strdup(layer.path);
+                        if (!c->defaults_sources[i])
+                                return -ENOMEM;
+                }
         if (layer.mask & UC_PROTECT)
                 layer.values.protect = NULL;    /* c->defaults owns it now */
         return 0;
@@ -196,6 +203,8 @@ static int load_layers(config_loader *l, const char *dir, config_layer **layers,
 void config_set_free(config_set *c) {
         if (!c)
                 return;
+        for (unsigned i = 0; i < _UC_COUNT; i++)
+                free(c->defaults_sources[i]);
         free(c->path);
         free(c->governor.metrics_file);
         strv_free(c->defaults.protect);
@@ -263,8 +272,16 @@ static const config_layer *find_layer(const config_layer *layers, size_t n, cons
         return n > 0 ? bsearch(&key, layers, n, sizeof(config_layer), layer_cmp) : NULL;
 }
 
-void config_resolve_user(const config_set *c, uid_t uid, const char *user,
-                         char *const *groups, user_config *ret) {
+static void note_sources(const config_layer *l, const char **sources) {
+        if (!sources)
+                return;
+        for (unsigned i = 0; i < _UC_COUNT; i++)
+                if (l->mask & (1U << i))
+                        sources[i] = l->path;
+}
+
+static void resolve(const config_set *c, uid_t uid, const char *user, char *const *groups, user_config *ret,
+                    const char **sources) {
         const config_layer *l;
         char uid_str[16];
         uint32_t mask;
@@ -274,6 +291,9 @@ void config_resolve_user(const config_set *c, uid_t uid, const char *user,
 
         *ret = c->defaults;
         mask = c->defaults_mask;
+        if (sources)
+                for (unsigned i = 0; i < _UC_COUNT; i++)
+                        sources[i] = c->defaults_sources[i];
         /* Walking the sorted layers gives strcmp order of group names and
          * ignores duplicates in GROUPS (getgrouplist() repeats the primary group). */
         for (size_t i = 0; i < c->n_groups; i++)
@@ -281,22 +301,50 @@ void config_resolve_user(const config_set *c, uid_t uid, const char *user,
                         if (strcmp(*g, c->groups[i].name) == 0) {
                                 apply_layer(ret, c->groups + i);
                                 mask |= c->groups[i].mask;
+                                note_sources(c->groups + i, sources);
                                 break;
                         }
         if (user && (l = find_layer(c->users, c->n_users, user))) {
                 apply_layer(ret, l);
                 mask |= l->mask;
+                note_sources(l, sources);
         }
         snprintf(uid_str, sizeof uid_str, "%u", (unsigned) uid);
         if ((l = find_layer(c->users, c->n_users, uid_str))) {
                 apply_layer(ret, l);
                 mask |= l->mask;
+                note_sources(l, sources);
         }
         /* An admin who sets only MemoryMax= expects the throttling zone to
          * follow it; a MemoryHigh= left at its built-in share of RAM could sit
          * above the new MemoryMax= and never throttle. */
-        if ((mask & UC_MEMORY_MAX) && !(mask & UC_MEMORY_HIGH) && ret->memory_max != BYTES_INFINITY)
+        if ((mask & UC_MEMORY_MAX) && !(mask & UC_MEMORY_HIGH) && ret->memory_max != BYTES_INFINITY) {
                 ret->memory_high = ret->memory_max / 10 * 9 + ret->memory_max % 10 * 9 / 10;
+                if (sources)
+                        sources[0] = CONFIG_SOURCE_DERIVED;
+        }
+}
+
+void config_resolve_user(const config_set *c, uid_t uid, const char *user, char *const *groups, user_config *ret) {
+        resolve(c, uid, user, groups, ret, NULL);
+}
+
+void config_resolve_user_sources(const config_set *c, uid_t uid, const char *user, char *const *groups,
+                                 user_config *ret, const char *ret_sources[_UC_COUNT]) {
+        assert(ret_sources);
+        resolve(c, uid, user, groups, ret, ret_sources);
+}
+
+const char *config_key_name(uint32_t uc_bit) {
+        static const char *const names[_UC_COUNT] = {
+                "MemoryHigh", "MemoryMax", "MemorySwapMax", "Warn", "PressureSome", "PressureFull",
+                "PressureDuration", "ThrottleDeadline", "Policy", "KillScope", "KillGrace", "Protect",
+                "Cooldown",
+        };
+        for (unsigned i = 0; i < _UC_COUNT; i++)
+                if (uc_bit == 1U << i)
+                        return names[i];
+        return NULL;
 }
 
 int user_config_copy(const user_config *src, user_config *dst) {

@@ -66,6 +66,7 @@ enum {
         UC_KILL_GRACE        = 1U << 10,
         UC_PROTECT           = 1U << 11,
         UC_COOLDOWN          = 1U << 12,
+        _UC_COUNT            = 13,
 };
 
 typedef struct config_layer {
@@ -88,6 +89,7 @@ typedef struct config_set {
         governor_config governor;
         user_config defaults;          /* main file + memgov.conf.d, over built-in defaults */
         uint32_t defaults_mask;        /* UC_* that the main file or memgov.conf.d set */
+        char *defaults_sources[_UC_COUNT];  /* per UC_* bit: the file that set it, NULL = built-in */
         config_layer *groups;          /* groups.d/ drop-ins, sorted by name */
         size_t n_groups;
         config_layer *users;           /* users.d/ drop-ins, sorted by name */
@@ -117,6 +119,17 @@ void config_set_free(config_set *c);
  * ret borrows protect from c: it lives as long as c. */
 void config_resolve_user(const config_set *c, uid_t uid, const char *user,
                          char *const *groups, user_config *ret);
+
+/* Where each value of one user's config comes from: for each UC_* bit i
+ * (1U << i), the path of the file that set it last, CONFIG_SOURCE_DERIVED
+ * for a MemoryHigh that follows MemoryMax, or NULL for a built-in default.
+ * The strings are borrowed from c. For `memgovctl explain`. */
+#define CONFIG_SOURCE_DERIVED "(90% of MemoryMax=)"
+void config_resolve_user_sources(const config_set *c, uid_t uid, const char *user, char *const *groups,
+                                 user_config *ret, const char *ret_sources[_UC_COUNT]);
+
+/* The config key of a UC_* bit, e.g. "MemoryHigh". */
+const char *config_key_name(uint32_t uc_bit);
 
 /* Copies of strings that outlive the set (used by the daemon's state). */
 int user_config_copy(const user_config *src, user_config *dst);

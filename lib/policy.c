@@ -230,9 +230,7 @@ void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kin
         qsort_r(ret, s->n_tasks, sizeof *ret, cmp_candidates, (void *) s);
 }
 
-/* Above its budget: throttled at MemoryHigh, or (without MemoryHigh) past
- * the last warning level of MemoryMax. */
-static bool over_budget(const cgfs_memory *m, const user_config *uc) {
+bool policy_over_budget(const cgfs_memory *m, const user_config *uc) {
         if (m->high != BYTES_INFINITY)
                 return m->current >= m->high - m->high / 64;
         if (m->max != BYTES_INFINITY) {
@@ -423,7 +421,7 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         state->last_max_events = e->max;
         state->last_high_events = e->high;
 
-        pressure = under_pressure(s, uc, pressure_window, now) && over_budget(m, uc);
+        pressure = under_pressure(s, uc, pressure_window, now) && policy_over_budget(m, uc);
         if (!pressure)
                 state->pressure_since = 0;
         else if (state->pressure_since == 0)
@@ -461,7 +459,7 @@ bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const user_con
 
         if (e->max > state->last_max_events)
                 return false;
-        return !over_budget(m, uc);
+        return !policy_over_budget(m, uc);
 }
 
 usec_t policy_next_sample(const cgfs_memory *m, const user_config *uc) {

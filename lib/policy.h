@@ -132,6 +132,11 @@ typedef struct policy_decision {
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window,
                    slice_state *state, usec_t now, policy_decision *ret);
 
+/* Above its budget: at MemoryHigh (within 1/64 of it), or, without
+ * MemoryHigh, past the last warning level of MemoryMax. Pressure only
+ * leads to a kill in a slice over its budget. */
+bool policy_over_budget(const cgfs_memory *m, const user_config *uc);
+
 /* The re-check just before a kill: true when the slice has recovered since
  * the decision (usage back under MemoryHigh, or under the last warn level
  * when there is no MemoryHigh, and no new max event). */

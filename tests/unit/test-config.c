@@ -689,6 +689,36 @@ static void test_memory_high_follows_max(_unused_ void **state) {
         assert_int_equal(resolve(1001, "alice", NULL).memory_high, set->defaults.memory_high);
 }
 
+static void test_sources(_unused_ void **state) {
+        const char *src[_UC_COUNT];
+        char main_path[PATH_MAX], conf_d[PATH_MAX], group[PATH_MAX], user[PATH_MAX];
+        user_config uc;
+
+        snprintf(main_path, sizeof main_path, "%s/memgov.conf", root);
+        snprintf(conf_d, sizeof conf_d, "%s/memgov.conf.d/50-site.conf", root);
+        snprintf(group, sizeof group, "%s/groups.d/staff.conf", root);
+        snprintf(user, sizeof user, "%s/users.d/alice.conf", root);
+        tmptree_write(root, "memgov.conf", "[Defaults]\nPolicy=rss\nCooldown=9s\n");
+        tmptree_write(root, "memgov.conf.d/50-site.conf", "[Defaults]\nCooldown=7s\n");
+        tmptree_write(root, "groups.d/staff.conf", "KillGrace=4s\n");
+        tmptree_write(root, "users.d/alice.conf", "MemoryMax=1G\nKillGrace=3s\n");
+        load_ok();
+        config_resolve_user_sources(set, 1001, "alice", GROUPS("staff"), &uc, src);
+        assert_int_equal(uc.kill_grace, 3 * SEC);
+        assert_string_equal(src[8], main_path);                  /* Policy */
+        assert_string_equal(src[12], conf_d);                    /* Cooldown */
+        assert_string_equal(src[10], user);                      /* KillGrace */
+        assert_string_equal(src[1], user);                       /* MemoryMax */
+        assert_string_equal(src[0], CONFIG_SOURCE_DERIVED);      /* MemoryHigh */
+        assert_null(src[3]);                                     /* Warn: built in */
+        config_resolve_user_sources(set, 1002, "bob", GROUPS("staff"), &uc, src);
+        assert_string_equal(src[10], group);
+        assert_null(src[0]);
+        assert_string_equal(config_key_name(UC_COOLDOWN), "Cooldown");
+        assert_string_equal(config_key_name(UC_MEMORY_HIGH), "MemoryHigh");
+        assert_null(config_key_name(3));
+}
+
 static void test_config_path_moves_dirs(_unused_ void **state) {
         char path[PATH_MAX];
         int cwd;
@@ -794,6 +824,7 @@ int main(void) {
                 T(test_groups_sorted),
                 T(test_user_name_then_uid),
                 T(test_memory_high_follows_max),
+                T(test_sources),
                 T(test_config_path_moves_dirs),
                 T(test_protect_lists),
                 T(test_copy_and_done),

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What memgovctl's verbs share: naming a target and loading the config the
+ * way memgovd resolves it for one user. */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgfs.h"
+#include "ctl.h"
+
+int ctl_resolve_target(const char *verb, const char *target, char *cgroup, size_t size, uid_t *ret_uid,
+                       char **ret_user) {
+        struct passwd *pw;
+        uint64_t uid;
+
+        *ret_uid = (uid_t) -1;
+        *ret_user = NULL;
+        if (target[0] == '/') {
+                const char *rel, *p;
+                int r = cgfs_path_relative(target, &rel);
+                if (r < 0) {
+                        fprintf(stderr, "memgovctl %s: invalid cgroup path '%s'\n", verb, target);
+                        return r;
+                }
+                snprintf(cgroup, size, "%s", rel);
+                p = strstr(rel, "user-");
+                if (p && sscanf(p, "user-%" SCNu64 ".slice", &uid) == 1) {
+                        *ret_uid = (uid_t) uid;
+                        pw = getpwuid(*ret_uid);
+                        if (pw)
+                                *ret_user = strdup(pw->pw_name);
+                }
+                return 0;
+        }
+        if (parse_u64(target, &uid) == 0) {
+                *ret_uid = (uid_t) uid;
+                pw = getpwuid(*ret_uid);
+        } else {
+                pw = getpwnam(target);
+                if (!pw) {
+                        fprintf(stderr, "memgovctl %s: no such user '%s'\n", verb, target);
+                        return -ESRCH;
+                }
+                *ret_uid = pw->pw_uid;
+        }
+        if (pw)
+                *ret_user = strdup(pw->pw_name);
+        snprintf(cgroup, size, "user.slice/user-%u.slice", (unsigned) *ret_uid);
+        return 0;
+}
+
+char **ctl_user_groups(const char *user) {
+        _cleanup_free_ gid_t *gids = NULL;
+        char **groups = NULL;
+        struct passwd *pw;
+        int n = 64;
+
+        if (!user || !(pw = getpwnam(user)))
+                return NULL;
+        gids = malloc(sizeof(gid_t) * (size_t) n);
+        if (!gids)
+                return NULL;
+        if (getgrouplist(user, pw->pw_gid, gids, &n) < 0) {
+                gid_t *more = realloc(gids, sizeof(gid_t) * (size_t) n);
+                if (!more)
+                        return NULL;
+                gids = more;
+                if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
+                        return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+                struct group *g = getgrgid(gids[i]);
+                if (g && strv_extend(&groups, g->gr_name) < 0)
+                        break;
+        }
+        return groups;
+}
+
+static void report_config_error(void *userdata, const char *file, unsigned line, const char *message) {
+        (void) userdata;
+        if (line > 0)
+                fprintf(stderr, "memgovctl: %s:%u: %s\n", file, line, message);
+        else
+                fprintf(stderr, "memgovctl: %s: %s\n", file, message);
+}
+
+void ctl_load_user_config(const char *path, uint64_t physmem, uid_t uid, const char *user, config_set **ret_set,
+                          user_config *ret, const char **ret_sources) {
+        _cleanup_strv_free_ char **groups = NULL;
+        config_set *c = NULL;
+        int r;
+
+        r = config_load(path, physmem, report_config_error, NULL, &c);
+        if (r < 0) {
+                fprintf(stderr, "memgovctl: warning: could not load %s (%s); using built-in defaults\n", path,
+                        strerror(-r));
+                user_config_defaults(physmem, ret);
+                if (ret_sources)
+                        memset(ret_sources, 0, sizeof(const char *) * _UC_COUNT);
+                *ret_set = NULL;
+                return;
+        }
+        groups = ctl_user_groups(user);
+        if (ret_sources)
+                config_resolve_user_sources(c, uid, user, groups, ret, ret_sources);
+        else
+                config_resolve_user(c, uid, user, groups, ret);
+        *ret_set = c;
+}
