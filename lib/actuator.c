@@ -111,9 +111,52 @@ static void pidfd_close(actuator *a, int handle) {
                 close(handle);
 }
 
+/* Is PID's cgroup CGROUP or below it? Checked through the pidfd's pid after
+ * the pidfd is open, so a pid recycled since cgroup.procs was read is caught. */
+static bool pid_in_cgroup(actuator *a, pid_t pid, const char *cgroup) {
+        char cg[4096];
+        size_t n = strlen(cgroup);
+
+        if (procfs_read_cgroup(a->procfs_fd, pid, cg, sizeof cg) < 0)
+                return false;
+        return strncmp(cg, cgroup, n) == 0 && (cg[n] == 0 || cg[n] == '/');
+}
+
+/* SIGKILL to every task of the subtree, pass after pass until it is empty:
+ * for cgroups whose cgroup.kill we may not write. Forks between passes are
+ * caught by the next pass; a fork bomb outrunning five passes is reported. */
+static int kill_cgroup_by_pids(actuator *a, const char *cgroup) {
+        for (int pass = 0; pass < 5; pass++) {
+                cgfs_procs procs = {};
+                int r = cgfs_collect_procs(a->cgroot_fd, cgroup, &procs);
+                if (r < 0)
+                        return r;
+                if (procs.n_pids == 0) {
+                        cgfs_procs_done(&procs);
+                        return 0;
+                }
+                for (size_t i = 0; i < procs.n_pids; i++) {
+                        _cleanup_close_ int pidfd = actuator_pidfd_open(procs.pids[i]);
+                        if (pidfd < 0 || !pid_in_cgroup(a, procs.pids[i], cgroup))
+                                continue;
+                        (void) actuator_pidfd_signal(pidfd, SIGKILL);
+                }
+                cgfs_procs_done(&procs);
+                usleep(10 * 1000);
+        }
+        return -EBUSY;
+}
+
 static int cgroupfs_kill(actuator *a, const char *cgroup) {
+        int r;
+
         /* Race-free against forks, unlike signalling cgroup.procs one by one. */
-        return cgfs_write(a->cgroot_fd, cgroup, "cgroup.kill", "1");
+        r = cgfs_write(a->cgroot_fd, cgroup, "cgroup.kill", "1");
+        /* Cgroups delegated to a user (user@UID.service) are the user's files;
+         * without CAP_DAC_OVERRIDE root may not write them. */
+        if (r == -EACCES || r == -EPERM)
+                return kill_cgroup_by_pids(a, cgroup);
+        return r;
 }
 
 const actuator_ops actuator_ops_pidfd = {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -215,6 +216,77 @@ static void test_cgroup_kill_writes_file(void **state) {
         tmptree_free(root);
 }
 
+/* Runs as an unprivileged user, so that cgroup.kill (mode 0400) can't be
+ * written, as in a cgroup systemd delegated to a user. Returns 0 when the
+ * fallback killed both tasks of the cgroup and spared the one outside it. */
+static int fallback_child(const char *cgroot, const char *procroot) {
+        pid_t victims[2], bystander;
+        char buf[256];
+        actuator a = { .ops = &actuator_ops_pidfd };
+        int status, r;
+
+        if (getuid() == 0 && (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+                return 10;
+        for (int i = 0; i < 2; i++)
+                if ((victims[i] = fork()) == 0)
+                        for (;;)
+                                pause();
+        if ((bystander = fork()) == 0)
+                for (;;)
+                        pause();
+        /* The bystander is listed too, but its cgroup is elsewhere: a pid
+         * recycled since cgroup.procs was read must not be hit. */
+        snprintf(buf, sizeof buf, "%d\n%d\n%d\n", (int) victims[0], (int) victims[1], (int) bystander);
+        tmptree_write(cgroot, "user.slice/user-1001.slice/user@1001.service/app.slice/cgroup.procs", buf);
+        for (int i = 0; i < 3; i++) {
+                pid_t pid = i < 2 ? victims[i] : bystander;
+                snprintf(buf, sizeof buf, "%d/cgroup", (int) pid);
+                tmptree_write(procroot, buf, i < 2 ? "0::/user.slice/user-1001.slice/user@1001.service/app.slice\n"
+                                                   : "0::/user.slice/user-1002.slice/session-1.scope\n");
+        }
+        a.cgroot_fd = tmptree_open(cgroot);
+        a.procfs_fd = tmptree_open(procroot);
+        r = a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/user@1001.service/app.slice");
+        /* The fake cgroup.procs never empties: five passes, then -EBUSY. */
+        if (r != -EBUSY)
+                return 11;
+        for (int i = 0; i < 2; i++)
+                if (waitpid(victims[i], &status, 0) != victims[i] || !WIFSIGNALED(status) ||
+                    WTERMSIG(status) != SIGKILL)
+                        return 12;
+        if (waitpid(bystander, &status, WNOHANG) != 0)
+                return 13;
+        kill(bystander, SIGKILL);
+        waitpid(bystander, NULL, 0);
+        return 0;
+}
+
+static void test_cgroup_kill_fallback_without_permission(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        char path[4096];
+        int status;
+        pid_t child;
+        (void) state;
+
+        tmptree_write(cgroot, "user.slice/user-1001.slice/user@1001.service/app.slice/cgroup.kill", "");
+        snprintf(path, sizeof path, "%s/user.slice/user-1001.slice/user@1001.service/app.slice", cgroot);
+        assert_int_equal(chmod(path, 0777), 0);
+        strncat(path, "/cgroup.kill", sizeof path - strlen(path) - 1);
+        assert_int_equal(chmod(path, 0400), 0);
+        assert_int_equal(chmod(cgroot, 0755), 0);
+        assert_int_equal(chmod(procroot, 0777), 0);
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(fallback_child(cgroot, procroot));
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_real_sigterm_is_enough),
@@ -225,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_recording_sequence),
                 cmocka_unit_test(test_dry_run_signals_nothing),
                 cmocka_unit_test(test_cgroup_kill_writes_file),
+                cmocka_unit_test(test_cgroup_kill_fallback_without_permission),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
