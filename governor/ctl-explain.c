@@ -130,7 +130,7 @@ static void format_value(const user_config *uc, unsigned bit, char *buf, size_t 
 static void print_config(const user_config *uc, const char *const *sources) {
         puts("Configuration (later files win):");
         for (unsigned i = 0; i < _UC_COUNT; i++) {
-                char value[256], key[64];
+                char value[256], key[sizeof value + 32];
 
                 format_value(uc, i, value, sizeof value);
                 snprintf(key, sizeof key, "%s=%s", config_key_name(1U << i), value);
