@@ -2,6 +2,7 @@
 /* What memgovctl's verbs share: naming a target and loading the config the
  * way memgovd resolves it for one user. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -11,6 +12,7 @@
 
 #include "cgfs.h"
 #include "ctl.h"
+#include "memgov-config.h"
 
 int ctl_resolve_target(const char *verb, const char *target, char *cgroup, size_t size, uid_t *ret_uid,
                        char **ret_user) {
@@ -110,4 +112,47 @@ void ctl_load_user_config(const char *path, uint64_t physmem, uid_t uid, const c
         else
                 config_resolve_user(c, uid, user, groups, ret);
         *ret_set = c;
+}
+
+void ctl_sources_init(ctl_sources *s) {
+        *s = (ctl_sources) {
+                .config = MEMGOV_CONFIG_PATH,
+                .cgroup_root = "/sys/fs/cgroup",
+                .proc_root = "/proc",
+        };
+}
+
+bool ctl_sources_option(ctl_sources *s, int c, const char *arg) {
+        switch (c) {
+        case CTL_ARG_CONFIG:
+                s->config = arg;
+                return true;
+        case CTL_ARG_CGROUP_ROOT:
+                s->cgroup_root = arg;
+                return true;
+        case CTL_ARG_PROC_ROOT:
+                s->proc_root = arg;
+                return true;
+        default:
+                return false;
+        }
+}
+
+int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd, int *ret_procfs_fd) {
+        _cleanup_close_ int cgroot_fd = -1;
+        int procfs_fd;
+
+        cgroot_fd = open(s->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroot_fd < 0) {
+                fprintf(stderr, "memgovctl %s: cannot open cgroup root %s: %m\n", verb, s->cgroup_root);
+                return -errno;
+        }
+        procfs_fd = open(s->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (procfs_fd < 0) {
+                fprintf(stderr, "memgovctl %s: cannot open proc root %s: %m\n", verb, s->proc_root);
+                return -errno;
+        }
+        *ret_cgroot_fd = take_fd(&cgroot_fd);
+        *ret_procfs_fd = procfs_fd;
+        return 0;
 }

@@ -12,15 +12,12 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "memgov-config.h"
 #include "snapshot.h"
 
 #define EXPLAIN_TOP 5
 
 typedef struct explain_args {
-        const char *config;
-        const char *cgroup_root;
-        const char *proc_root;
+        ctl_sources sources;
         const char *target;
 } explain_args;
 
@@ -30,37 +27,24 @@ static void explain_help(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, explain_args *ret) {
-        enum { ARG_CONFIG = 0x100, ARG_CGROUP_ROOT, ARG_PROC_ROOT };
         static const struct option options[] = {
-                { "config",      required_argument, NULL, ARG_CONFIG },
-                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
-                { "proc-root",   required_argument, NULL, ARG_PROC_ROOT },
+                CTL_SOURCE_OPTIONS,
                 { "help",        no_argument,       NULL, 'h' },
                 {}
         };
         int c;
 
-        *ret = (explain_args) {
-                .config = MEMGOV_CONFIG_PATH,
-                .cgroup_root = "/sys/fs/cgroup",
-                .proc_root = "/proc",
-        };
+        *ret = (explain_args) {};
+        ctl_sources_init(&ret->sources);
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case ARG_CONFIG:
-                        ret->config = optarg;
-                        break;
-                case ARG_CGROUP_ROOT:
-                        ret->cgroup_root = optarg;
-                        break;
-                case ARG_PROC_ROOT:
-                        ret->proc_root = optarg;
-                        break;
                 case 'h':
                         explain_help(stdout);
                         return 0;
                 default:
+                        if (ctl_sources_option(&ret->sources, c, optarg))
+                                break;
                         explain_help(stderr);
                         return -EINVAL;
                 }
@@ -238,21 +222,16 @@ int ctl_explain(int argc, char **argv) {
         r = ctl_resolve_target("explain", args.target, cgroup, sizeof cgroup, &uid, &user);
         if (r < 0)
                 return 1;
-        cgroot_fd = open(args.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        procfs_fd = open(args.proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (cgroot_fd < 0 || procfs_fd < 0) {
-                fprintf(stderr, "memgovctl explain: cannot open %s: %m\n",
-                        cgroot_fd < 0 ? args.cgroup_root : args.proc_root);
+        if (ctl_sources_open("explain", &args.sources, &cgroot_fd, &procfs_fd) < 0)
                 return 1;
-        }
         (void) procfs_read_meminfo(procfs_fd, &mi);
-        ctl_load_user_config(args.config, mi.mem_total, uid, user, &config, &uc, sources);
+        ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, sources);
 
         groups = ctl_user_groups(user);
         printf("%s (uid %d)", user ? user : "?", uid == (uid_t) -1 ? -1 : (int) uid);
         for (char **g = groups; g && *g; g++)
                 printf("%s%s", g == groups ? ", groups: " : " ", *g);
-        printf("\nslice /%s, config %s\n\n", cgroup, args.config);
+        printf("\nslice /%s, config %s\n\n", cgroup, args.sources.config);
         print_config(&uc, sources);
 
         r = snapshot_take(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, &s);

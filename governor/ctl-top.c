@@ -15,15 +15,12 @@
 
 #include "config.h"
 #include "ctl.h"
-#include "memgov-config.h"
 #include "snapshot.h"
 
 typedef struct top_args {
         int policy;                    /* -1: the user's Policy= */
         bool json;
-        const char *config;
-        const char *cgroup_root;
-        const char *proc_root;
+        ctl_sources sources;
         const char *target;
 } top_args;
 
@@ -58,24 +55,18 @@ static void top_help(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, top_args *ret) {
-        enum { ARG_POLICY = 0x100, ARG_JSON, ARG_CONFIG, ARG_CGROUP_ROOT, ARG_PROC_ROOT };
+        enum { ARG_POLICY = 0x100, ARG_JSON };
         static const struct option options[] = {
                 { "policy",      required_argument, NULL, ARG_POLICY },
                 { "json",        no_argument,       NULL, ARG_JSON },
-                { "config",      required_argument, NULL, ARG_CONFIG },
-                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
-                { "proc-root",   required_argument, NULL, ARG_PROC_ROOT },
+                CTL_SOURCE_OPTIONS,
                 { "help",        no_argument,       NULL, 'h' },
                 {}
         };
         int c;
 
-        *ret = (top_args) {
-                .policy = -1,
-                .config = MEMGOV_CONFIG_PATH,
-                .cgroup_root = "/sys/fs/cgroup",
-                .proc_root = "/proc",
-        };
+        *ret = (top_args) { .policy = -1 };
+        ctl_sources_init(&ret->sources);
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -90,19 +81,12 @@ static int parse_args(int argc, char **argv, top_args *ret) {
                 case ARG_JSON:
                         ret->json = true;
                         break;
-                case ARG_CONFIG:
-                        ret->config = optarg;
-                        break;
-                case ARG_CGROUP_ROOT:
-                        ret->cgroup_root = optarg;
-                        break;
-                case ARG_PROC_ROOT:
-                        ret->proc_root = optarg;
-                        break;
                 case 'h':
                         top_help(stdout);
                         return 0;
                 default:
+                        if (ctl_sources_option(&ret->sources, c, optarg))
+                                break;
                         top_help(stderr);
                         return -EINVAL;
                 }
@@ -202,25 +186,17 @@ int ctl_top(int argc, char **argv) {
         if (r < 0)
                 return 1;
 
-        cgroot_fd = open(args.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (cgroot_fd < 0) {
-                fprintf(stderr, "memgovctl top: cannot open cgroup root %s: %m\n", args.cgroup_root);
+        if (ctl_sources_open("top", &args.sources, &cgroot_fd, &procfs_fd) < 0)
                 return 1;
-        }
-        procfs_fd = open(args.proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (procfs_fd < 0) {
-                fprintf(stderr, "memgovctl top: cannot open proc root %s: %m\n", args.proc_root);
-                return 1;
-        }
 
         r = snapshot_take(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, &s);
         if (r < 0) {
-                fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.cgroup_root,
+                fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.sources.cgroup_root,
                         r == -ENOENT ? "no such cgroup (is the user logged in?)" : strerror(-r));
                 return 1;
         }
         (void) procfs_read_meminfo(procfs_fd, &mi);
-        ctl_load_user_config(args.config, mi.mem_total, uid, user, &config, &uc, NULL);
+        ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, NULL);
         kind = args.policy >= 0 ? (policy_kind) args.policy : uc.policy;
 
         ranked = calloc(s.slice.n_tasks ? s.slice.n_tasks : 1, sizeof *ranked);

@@ -3,6 +3,8 @@
 
 /* memgovctl verbs. Each gets argv starting at the verb and returns an exit status. */
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -11,6 +13,25 @@
 int ctl_top(int argc, char **argv);
 int ctl_explain(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+
+/* Where a reading verb looks: --config, --cgroup-root and --proc-root. */
+typedef struct ctl_sources {
+        const char *config;
+        const char *cgroup_root;
+        const char *proc_root;
+} ctl_sources;
+
+enum { CTL_ARG_CONFIG = 0x200, CTL_ARG_CGROUP_ROOT, CTL_ARG_PROC_ROOT };
+#define CTL_SOURCE_OPTIONS                                                      \
+        { "config",      required_argument, NULL, CTL_ARG_CONFIG },             \
+        { "cgroup-root", required_argument, NULL, CTL_ARG_CGROUP_ROOT },        \
+        { "proc-root",   required_argument, NULL, CTL_ARG_PROC_ROOT }
+
+void ctl_sources_init(ctl_sources *s);
+/* Takes getopt's C and ARG if they are one of CTL_SOURCE_OPTIONS. */
+bool ctl_sources_option(ctl_sources *s, int c, const char *arg);
+/* Opens the cgroupfs and procfs roots; reports failures for VERB. */
+int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd, int *ret_procfs_fd);
 
 /* JSON string escaping for the --json outputs. */
 void ctl_json_string(FILE *f, const char *s);

@@ -267,21 +267,32 @@ static int read_stat_at(int piddir, procfs_task *t) {
         return procfs_parse_stat(buf, ticks(), t);
 }
 
-int procfs_read_stat(int procfs_fd, pid_t pid, procfs_task *ret) {
+/* Opens /proc/PID and reads its stat: the first step of both readers.
+ * Returns the pid dir fd, which the caller closes. */
+static int open_and_read_stat(int procfs_fd, pid_t pid, procfs_task *t) {
         _cleanup_close_ int piddir = -1;
-        procfs_task t = {};
         int r;
-
-        assert(ret);
 
         piddir = open_pid_dir(procfs_fd, pid);
         if (piddir < 0)
                 return piddir;
-        r = read_stat_at(piddir, &t);
+        r = read_stat_at(piddir, t);
         if (r < 0)
                 return r;
-        if (t.pid != pid)
+        if (t->pid != pid)
                 return -EINVAL;
+        return take_fd(&piddir);
+}
+
+int procfs_read_stat(int procfs_fd, pid_t pid, procfs_task *ret) {
+        _cleanup_close_ int piddir = -1;
+        procfs_task t = {};
+
+        assert(ret);
+
+        piddir = open_and_read_stat(procfs_fd, pid, &t);
+        if (piddir < 0)
+                return piddir;
         *ret = t;
         return 0;
 }
@@ -294,14 +305,9 @@ int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
 
         assert(ret);
 
-        piddir = open_pid_dir(procfs_fd, pid);
+        piddir = open_and_read_stat(procfs_fd, pid, &t);
         if (piddir < 0)
                 return piddir;
-        r = read_stat_at(piddir, &t);
-        if (r < 0)
-                return r;
-        if (t.pid != pid)
-                return -EINVAL;
 
         r = read_file_at(piddir, "status", buf, sizeof buf, NULL);
         if (r == -EFBIG) {
