@@ -231,6 +231,26 @@ static void test_login_chain(void **state) {
         assert_int_equal(first_victim(&s, &uc, POLICY_RUNTIME), 106);
 }
 
+static void test_service_leader_is_a_job(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(300, "python3", 150, APP),     /* a user service: setsid() by systemd */
+                task(301, "bash", 5, SCOPE),        /* the login shell, a real session leader */
+                task(302, "make", 100, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 260 * MiB);
+        (void) state;
+
+        t[0].task.sid = 300;
+        t[1].task.sid = 301;
+        t[2].task.sid = 301;
+        /* 150 of 260 MiB is more than half anyway; make it less than half. */
+        s.memory.current = 400 * MiB;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_LOGIN_CHAIN);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 300);
+}
+
 static void test_login_chain_hog(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
@@ -695,6 +715,7 @@ int main(void) {
                 cmocka_unit_test(test_never_chosen),
                 cmocka_unit_test(test_outside_user_slice),
                 cmocka_unit_test(test_login_chain),
+                cmocka_unit_test(test_service_leader_is_a_job),
                 cmocka_unit_test(test_login_chain_hog),
                 cmocka_unit_test(test_ties),
                 cmocka_unit_test(test_protected_ranked_last),
