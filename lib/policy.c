@@ -106,10 +106,26 @@ static const policy_task *find_task(const slice_snapshot *s, const pid_index *id
         return NULL;
 }
 
-static bool is_login_chain(const slice_snapshot *s, const pid_index *idx, const procfs_task *t) {
+/* logind's session scopes ("session-N.scope"): where a login's session leader lives. */
+static bool cgroup_is_session_scope(const char *cg) {
+        const char *base;
+        size_t n;
+
+        if (!cg)
+                return false;
+        base = strrchr(cg, '/');
+        base = base ? base + 1 : cg;
+        n = strlen(base);
+        return strncmp(base, "session-", 8) == 0 && n > 14 && strcmp(base + n - 6, ".scope") == 0;
+}
+
+static bool is_login_chain(const slice_snapshot *s, const pid_index *idx, const procfs_task *t, const char *cg) {
         const policy_task *parent;
 
-        if (t->pid == t->sid)
+        /* Only a session leader in a login session: systemd makes every
+         * service's main process a session leader too (setsid), and those
+         * are the user's jobs, not their login. */
+        if (t->pid == t->sid && cgroup_is_session_scope(cg))
                 return true;
         if (t->uid != s->uid)
                 return true;
@@ -164,7 +180,7 @@ static policy_protect classify(const slice_snapshot *s, const user_config *uc, s
         if (strv_fnmatch(uc->protect, t->comm))
                 return PROTECT_NAME;
         /* The login chain is spared unless it is itself the hog. */
-        if (policy_task_footprint(t) * 2 <= usage && is_login_chain(s, idx, t))
+        if (policy_task_footprint(t) * 2 <= usage && is_login_chain(s, idx, t, cg))
                 return PROTECT_LOGIN_CHAIN;
         return PROTECT_NONE;
 }
