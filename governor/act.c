@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "messages.h"
+#include "notify.h"
+#include "report.h"
+#include "sampler.h"
+#include "user.h"
+
+#define CANDIDATES_SHOWN 5
+#define CANDIDATES_TEXT_MAX 1024
+
+static const char *signal_name(int sig, char *buf, size_t size) {
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(buf, size, "SIG%s", abbrev ? abbrev : "?");
+        return buf;
+}
+
+static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
+        if (v == BYTES_INFINITY)
+                return snprintf(buf, size, "infinity"), buf;
+        return format_bytes(buf, size, v);
+}
+
+/* Percent of MemoryMax, or of the machine when the user has no MemoryMax. */
+static unsigned usage_percent(const User *u, uint64_t usage) {
+        uint64_t max = u->effective.memory_max;
+        if (max == BYTES_INFINITY || max == 0)
+                max = u->daemon->mem_total;
+        return max ? (unsigned) (usage * 100 / max) : 0;
+}
+
+/* Ranks the snapshot into the user's buffer; 0 ranked when it cannot grow
+ * (the decision already names the victim: the table is only for the log). */
+static size_t rank(User *u, const snapshot *s) {
+        size_t n = s->slice.n_tasks;
+
+        if (n == 0)
+                return 0;
+        if (n > u->n_ranked_alloc) {
+                policy_candidate *p = realloc(u->ranked, n * sizeof *p);
+                if (!p) {
+                        log_warning("Out of memory ranking %zu tasks of %s; logging without the candidate table", n,
+                                    u->cgroup);
+                        return 0;
+                }
+                u->ranked = p;
+                u->n_ranked_alloc = n;
+        }
+        policy_rank(&s->slice, &u->effective, u->config.policy, u->ranked);
+        return n;
+}
+
+static void candidates_text(User *u, const snapshot *s, size_t n_ranked, size_t shown, char *buf, size_t size) {
+        buf[0] = 0;
+        strbuf_append(buf, size, "%-3s %-8s %-16s %10s %16s %s\n", "#", "PID", "COMM", "RSS", "SCORE", "PROTECTED");
+        for (size_t i = 0; i < n_ranked && i < shown; i++) {
+                const policy_candidate *c = &u->ranked[i];
+                const procfs_task *t = &s->slice.tasks[c->index].task;
+                char rss[FORMAT_BYTES_MAX];
+
+                strbuf_append(buf, size, "%-3zu %-8d %-16s %10s %16" PRId64 " %s\n", i + 1, (int) t->pid, t->comm,
+                              format_bytes(rss, sizeof rss, t->rss_bytes), c->score,
+                              c->protect == PROTECT_NONE ? "-" : policy_protect_to_string(c->protect));
+        }
+        /* No trailing newline in a journal field. */
+        size_t len = strlen(buf);
+        if (len > 0 && buf[len - 1] == '\n')
+                buf[len - 1] = 0;
+}
+
+static void tell_user(User *u, const char *text) {
+        Daemon *d = u->daemon;
+        size_t n = 0;
+        int r;
+
+        /* A dry run only logs: users hear nothing of it. */
+        if (!d->config->governor.notify_users || d->dry_run)
+                return;
+        r = notify_user_terminals(u->uid, d->cgroot_fd, u->cgroup, d->procfs_fd, text, &n);
+        if (r < 0)
+                log_debug_errno(r, "Cannot write to the terminals of %s: %m", u->name);
+        else
+                log_debug("Told %s on %zu terminal(s)", u->name, n);
+}
+
+static const procfs_task *find_task(const snapshot *s, pid_t pid) {
+        for (size_t i = 0; i < s->slice.n_tasks; i++)
+                if (s->slice.tasks[i].task.pid == pid)
+                        return &s->slice.tasks[i].task;
+        return NULL;
+}
+
+void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
+        Daemon *d = u->daemon;
+        const user_config *uc = &u->effective;
+        char table[CANDIDATES_TEXT_MAX], top[512] = "", next[512] = "", text[1536];
+        char used[FORMAT_BYTES_MAX], budget[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX];
+        unsigned level = dec->warn_level < uc->n_warn ? uc->warn[dec->warn_level] : 0;
+        uint64_t usage = s->slice.memory.current;
+        size_t n_ranked = rank(u, s);
+        record r;
+
+        candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
+        for (size_t i = 0; i < n_ranked && i < 3; i++) {
+                const procfs_task *t = &s->slice.tasks[u->ranked[i].index].task;
+                char rss[FORMAT_BYTES_MAX];
+                strbuf_append(top, sizeof top, "%s%s (pid %d) %s", i ? ", " : "", t->comm, (int) t->pid,
+                              format_bytes(rss, sizeof rss, t->rss_bytes));
+        }
+
+        fmt_limit(budget, sizeof budget, uc->memory_max);
+        fmt_limit(high, sizeof high, uc->memory_high);
+        if (uc->memory_high != BYTES_INFINITY && uc->memory_high < uc->memory_max)
+                strbuf_append(next, sizeof next, "Above %s your programs are slowed down; ", high);
+        if (n_ranked > 0 && u->ranked[0].protect == PROTECT_NONE)
+                strbuf_append(next, sizeof next,
+                              "if memory stays short, memgov ends %s (pid %d) first (policy %s); ",
+                              s->slice.tasks[u->ranked[0].index].task.comm,
+                              (int) s->slice.tasks[u->ranked[0].index].task.pid, policy_kind_to_string(u->config.policy));
+        strbuf_append(next, sizeof next, "at %s the kernel kills a process at once.", budget);
+
+        record_init(&r, MEMGOV_MESSAGE_WARN, "warn", LOG_WARNING, d->dry_run);
+        record_add_user(&r, u->uid, u->name, u->cgroup);
+        record_add_memory(&r, usage, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
+        record_add(&r, "MEMGOV_WARN_LEVEL=%u%%", level / 100);
+        record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
+        record_add(&r, "MEMGOV_CANDIDATES=%s", table);
+        record_emit(&r, "%s (%u) uses %s of MemoryMax=%s (%u%%), past the %u%% warning level; largest: %s", u->name,
+                    (unsigned) u->uid, format_bytes(used, sizeof used, usage), budget, usage_percent(u, usage),
+                    level / 100, top[0] ? top : "none");
+
+        snprintf(text, sizeof text,
+                 "memgov: %s, your processes use %s of your %s memory budget (%u%%).\n"
+                 "memgov: largest: %s.\n"
+                 "memgov: %s\n",
+                 u->name, used, budget, usage_percent(u, usage), top[0] ? top : "none", next);
+        tell_user(u, text);
+
+        u->warns++;
+        daemon_mark_dirty(d);
+}
+
+static void kill_close_handles(User *u) {
+        actuator *a = &u->daemon->actuator;
+        kill_op *k = &u->kill;
+
+        for (size_t i = 0; i < k->n; i++)
+                if (k->handles[i] >= 0) {
+                        k->ops->close_task(a, k->handles[i]);
+                        k->handles[i] = -1;
+                }
+        k->n = 0;
+}
+
+static void kill_finish(User *u, const char *how, bool evaluate) {
+        kill_op *k = &u->kill;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        char took[FORMAT_USEC_MAX];
+
+        k->exit_source = sd_event_source_disable_unref(k->exit_source);
+        if (k->timer)
+                (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
+        if (k->active && k->n > 0)
+                log_info("Kill of pid %d (%s) in %s: %s after %s", (int) k->tasks[0].pid, k->tasks[0].comm,
+                         u->cgroup, how, format_usec(took, sizeof took, now - k->started));
+        kill_close_handles(u);
+        k->active = false;
+        if (evaluate) {
+                /* Look again soon: the policy's Cooldown= keeps this from storming. */
+                u->next_sample = now + 100 * USEC_PER_MSEC;
+                daemon_schedule(u->daemon);
+        }
+}
+
+static void kill_escalate(User *u) {
+        actuator *a = &u->daemon->actuator;
+        kill_op *k = &u->kill;
+
+        for (size_t i = 0; i < k->n; i++) {
+                if (k->handles[i] < 0 || k->exited[i])
+                        continue;
+                if (k->ops->wait_exit(a, k->handles[i], &k->tasks[i], 0) > 0) {
+                        k->exited[i] = true;
+                        continue;
+                }
+                if (k->signal != SIGKILL || !k->escalated)
+                        (void) k->ops->send_signal(a, k->handles[i], &k->tasks[i], SIGKILL);
+                /* Frees the memory now, even if the task is stuck in the kernel. */
+                (void) k->ops->release(a, k->handles[i], &k->tasks[i]);
+        }
+}
+
+static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        User *u = userdata;
+        kill_op *k = &u->kill;
+        char grace[FORMAT_USEC_MAX];
+
+        (void) usec;
+        if (!k->active)
+                return 0;
+        if (!k->escalated) {
+                log_notice("pid %d (%s) of %s did not exit within KillGrace=%s; sending SIGKILL", (int) k->tasks[0].pid,
+                           k->tasks[0].comm, u->name, format_usec(grace, sizeof grace, u->config.kill_grace));
+                kill_escalate(u);
+                k->escalated = true;
+                (void) sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + ACT_KILL_WAIT_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        log_warning("pid %d (%s) of %s is still there %s after SIGKILL; no longer waiting", (int) k->tasks[0].pid,
+                    k->tasks[0].comm, u->name, format_usec(grace, sizeof grace, ACT_KILL_WAIT_USEC));
+        kill_finish(u, "gave up waiting", true);
+        return 0;
+}
+
+static int on_victim_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        User *u = userdata;
+        actuator *a = &u->daemon->actuator;
+        kill_op *k = &u->kill;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        k->exited[0] = true;
+        k->exit_source = sd_event_source_disable_unref(k->exit_source);
+        /* Tasks sharing its mm keep the memory: they must go too. */
+        for (size_t i = 1; i < k->n; i++)
+                if (!k->exited[i] && k->handles[i] >= 0 && k->ops->wait_exit(a, k->handles[i], &k->tasks[i], 0) > 0)
+                        k->exited[i] = true;
+        for (size_t i = 1; i < k->n; i++)
+                if (!k->exited[i])
+                        return 0;   /* the timer escalates them */
+        kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
+        return 0;
+}
+
+/* The reason in the user's terms, with the setting that applied. */
+static void why_text(const User *u, const policy_decision *dec, char *buf, size_t size) {
+        char a[FORMAT_BYTES_MAX], b[FORMAT_USEC_MAX];
+
+        switch (dec->reason) {
+        case KILL_REASON_MAX:
+                snprintf(buf, size, "they reached the hard limit MemoryMax=%s",
+                         fmt_limit(a, sizeof a, u->effective.memory_max));
+                break;
+        case KILL_REASON_DEADLINE:
+                snprintf(buf, size, "they were throttled at MemoryHigh=%s for longer than ThrottleDeadline=%s",
+                         fmt_limit(a, sizeof a, u->effective.memory_high),
+                         format_usec(b, sizeof b, u->config.throttle_deadline));
+                break;
+        default:
+                snprintf(buf, size, "they stalled waiting for memory for PressureDuration=%s above MemoryHigh=%s",
+                         format_usec(b, sizeof b, u->config.pressure_duration),
+                         fmt_limit(a, sizeof a, u->effective.memory_high));
+                break;
+        }
+}
+
+static void log_kill(User *u, const snapshot *s, const policy_decision *dec, const procfs_task *victim,
+                     const char *cgroup_killed) {
+        Daemon *d = u->daemon;
+        const user_config *uc = &u->effective;
+        char table[CANDIDATES_TEXT_MAX], pids[512] = "", sig[16], rss[FORMAT_BYTES_MAX], text[1024], why[256];
+        size_t n_ranked = rank(u, s);
+        const char *verb = d->dry_run ? "Would kill" : "Killed";
+        record r;
+
+        candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
+        for (size_t i = 0; i < dec->n_pids; i++)
+                strbuf_append(pids, sizeof pids, "%s%d", i ? " " : "", (int) dec->pids[i]);
+        signal_name(cgroup_killed ? SIGKILL : dec->signal, sig, sizeof sig);
+
+        record_init(&r, MEMGOV_MESSAGE_KILL, "kill", d->dry_run ? LOG_NOTICE : LOG_WARNING, d->dry_run);
+        record_add_user(&r, u->uid, u->name, u->cgroup);
+        record_add_memory(&r, s->slice.memory.current, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
+        record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
+        record_add(&r, "MEMGOV_REASON=%s", kill_reason_to_string(dec->reason));
+        record_add(&r, "MEMGOV_REASON_TEXT=%s", dec->reason_text);
+        record_add(&r, "MEMGOV_VICTIM_PID=%d", (int) victim->pid);
+        record_add(&r, "MEMGOV_VICTIM_COMM=%s", victim->comm);
+        record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, victim->rss_bytes);
+        record_add(&r, "MEMGOV_VICTIM_OOM_SCORE_ADJ=%d", victim->oom_score_adj);
+        record_add(&r, "MEMGOV_SCORE=%" PRId64, dec->score);
+        record_add(&r, "MEMGOV_SIGNAL=%s", sig);
+        record_add(&r, "MEMGOV_PIDS=%s", pids);
+        record_add(&r, "MEMGOV_KILL_SCOPE=%s", cgroup_killed ? "cgroup" : "process");
+        if (cgroup_killed)
+                record_add(&r, "MEMGOV_KILL_CGROUP=%s", cgroup_killed);
+        record_add(&r, "MEMGOV_CANDIDATES=%s", table);
+        record_emit(&r, "%s %s%s%d (%s, RSS %s) of %s (%u) with %s%s: %s: %s (policy %s, score %" PRId64 ")%s", verb,
+                    cgroup_killed ? cgroup_killed : "", cgroup_killed ? " holding pid " : "pid ", (int) victim->pid,
+                    victim->comm, format_bytes(rss, sizeof rss, victim->rss_bytes), u->name, (unsigned) u->uid, sig,
+                    dec->n_pids > 1 ? " (and the tasks sharing its memory)" : "", kill_reason_to_string(dec->reason),
+                    dec->reason_text, policy_kind_to_string(u->config.policy), dec->score,
+                    d->dry_run ? " [dry run: nothing signalled]" : "");
+
+        if (d->dry_run)
+                return;
+        u->kills++;
+        u->last_kill_realtime = now_usec(CLOCK_REALTIME);
+        u->last_victim_pid = victim->pid;
+        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", victim->comm);
+        daemon_mark_dirty(d);
+
+        why_text(u, dec, why, sizeof why);
+        snprintf(text, sizeof text,
+                 "memgov: %s, your processes ran short of memory: %s.\n"
+                 "memgov: memgov ended %s (pid %d, %s)%s%s so the rest of your session can go on.\n",
+                 u->name, why, victim->comm, (int) victim->pid, rss,
+                 cgroup_killed ? " and the rest of its cgroup " : "", cgroup_killed ? cgroup_killed : "");
+        tell_user(u, text);
+}
+
+/* A task of the slice that is exiting and still holds a good share of the
+ * slice's memory (1/16 of usage; 64 MiB always counts). Zombies hold none. */
+static const procfs_task *find_dying(const snapshot *s) {
+        uint64_t usage = s->slice.memory.current, floor = usage / 16;
+
+        if (floor > (64ULL << 20))
+                floor = 64ULL << 20;
+        for (size_t i = 0; i < s->slice.n_tasks; i++) {
+                const procfs_task *t = &s->slice.tasks[i].task;
+
+                if (t->exiting && !t->kernel_thread && policy_task_footprint(t) > 0 &&
+                    policy_task_footprint(t) >= floor)
+                        return t;
+        }
+        return NULL;
+}
+
+int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
+        Daemon *d = u->daemon;
+        actuator *a = &d->actuator;
+        kill_op *k = &u->kill;
+        const procfs_task *victim, *dying;
+        cgfs_memory m;
+        cgfs_events e;
+        usec_t now;
+        int r;
+
+        assert(dec->action == DECISION_KILL || dec->action == DECISION_KILL_CGROUP);
+
+        if (k->active)
+                return -EBUSY;
+        if (dec->victim >= s->slice.n_tasks)
+                return log_error_errno(EINVAL, "Decision for %s names no task", u->cgroup);
+        victim = &s->slice.tasks[dec->victim].task;
+
+        /* Like the kernel's OOM killer: while a task that holds real memory is
+         * already dying (the kernel's own victim, or ours), wait for its
+         * memory instead of taking a second, innocent task. */
+        dying = find_dying(s);
+        if (dying) {
+                log_info("%s: pid %d (%s, RSS %" PRIu64 ") is already exiting; waiting for its memory instead of "
+                         "killing pid %d (%s)", u->cgroup, (int) dying->pid, dying->comm, dying->rss_bytes,
+                         (int) victim->pid, victim->comm);
+                u->next_sample = now_usec(CLOCK_MONOTONIC) + 100 * USEC_PER_MSEC;
+                daemon_schedule(d);
+                return 0;
+        }
+
+        /* The snapshot took a while to read: look once more, cheaply. */
+        if (cgfs_read_memory(d->cgroot_fd, u->cgroup, &m) >= 0 &&
+            cgfs_read_events(d->cgroot_fd, u->cgroup, false, &e) >= 0) {
+                if (e.oom_kill > u->state.last_oom_kill) {
+                        /* The kernel killed while we read: report it, kill nothing. */
+                        log_info("%s: the kernel's OOM killer acted while the slice was read; not killing pid %d (%s)",
+                                 u->cgroup, (int) victim->pid, victim->comm);
+                        u->next_sample = now_usec(CLOCK_MONOTONIC);
+                        daemon_schedule(d);
+                        return 0;
+                }
+                if (policy_recovered(&m, &e, &u->effective, &u->state)) {
+                        log_info("%s recovered before the kill (usage %" PRIu64 "); not killing pid %d (%s)",
+                                 u->cgroup, m.current, (int) victim->pid, victim->comm);
+                        return 0;
+                }
+        }
+        now = now_usec(CLOCK_MONOTONIC);
+
+        if (dec->action == DECISION_KILL_CGROUP) {
+                size_t n = strlen(u->cgroup);
+
+                /* Only ever below the user's own slice, never the slice itself. */
+                if (!dec->cgroup || strncmp(dec->cgroup, u->cgroup, n) != 0 || dec->cgroup[n] != '/' ||
+                    strstr(dec->cgroup, "/../"))
+                        return log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s",
+                                               dec->cgroup ? dec->cgroup : "(none)", u->cgroup);
+                r = a->ops->kill_cgroup(a, dec->cgroup);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot kill cgroup %s: %m", dec->cgroup);
+                log_kill(u, s, dec, victim, dec->cgroup);
+                u->state.last_kill = now;
+                u->next_sample = now + 100 * USEC_PER_MSEC;
+                daemon_schedule(d);
+                return 0;
+        }
+
+        k->n = 0;
+        k->escalated = false;
+        k->ops = a->ops;
+        for (size_t i = 0; i < dec->n_pids && i < POLICY_MAX_VICTIM_PIDS; i++) {
+                const procfs_task *t = i == 0 ? victim : find_task(s, dec->pids[i]);
+                int handle = -1;
+
+                if (!t)
+                        continue;
+                r = k->ops->open_task(a, t, &handle);
+                if (r < 0) {
+                        if (i == 0) {
+                                log_info("pid %d (%s) of %s is gone before the kill (%s)", (int) t->pid, t->comm,
+                                         u->name, strerror(-r));
+                                kill_close_handles(u);
+                                u->next_sample = now + 100 * USEC_PER_MSEC;
+                                daemon_schedule(d);
+                                return 0;
+                        }
+                        continue;
+                }
+                k->tasks[k->n] = *t;
+                k->handles[k->n] = handle;
+                k->exited[k->n] = false;
+                k->n++;
+        }
+        if (k->n == 0)
+                return 0;
+
+        for (size_t i = 0; i < k->n; i++) {
+                r = k->ops->send_signal(a, k->handles[i], &k->tasks[i], dec->signal);
+                if (r < 0 && r != -ESRCH)
+                        log_error_errno(r, "Cannot signal pid %d (%s): %m", (int) k->tasks[i].pid, k->tasks[i].comm);
+        }
+        log_kill(u, s, dec, victim, NULL);
+        u->state.last_kill = now;
+
+        if (d->dry_run) {
+                kill_close_handles(u);
+                return 0;
+        }
+
+        k->active = true;
+        k->started = now;
+        k->signal = dec->signal;
+        k->reason = dec->reason;
+        if (dec->signal == SIGKILL) {
+                k->escalated = true;
+                kill_escalate(u);   /* releases the memory at once */
+        }
+        r = sd_event_add_io(d->event, &k->exit_source, k->handles[0], EPOLLIN, on_victim_exit, u);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch pid %d for its exit (%m); relying on the timer", (int) victim->pid);
+        (void) sd_event_source_set_time(k->timer, now + (k->escalated ? ACT_KILL_WAIT_USEC : u->config.kill_grace));
+        (void) sd_event_source_set_enabled(k->timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+void act_init(User *u) {
+        kill_op *k = &u->kill;
+
+        *k = (kill_op) {};
+        for (size_t i = 0; i < POLICY_MAX_VICTIM_PIDS; i++)
+                k->handles[i] = -1;
+        /* Made now, so starting a kill needs no new timer. */
+        if (sd_event_add_time(u->daemon->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_kill_timer, u) >= 0)
+                (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
+        u->oom = (oom_report) {};
+}
+
+void act_done(User *u) {
+        kill_finish(u, "abandoned", false);
+        u->kill.timer = sd_event_source_disable_unref(u->kill.timer);
+}
+
+void act_remember_tasks(User *u, const snapshot *s) {
+        oom_report *o = &u->oom;
+
+        o->n_hints = 0;
+        for (size_t i = 0; i < s->slice.n_tasks; i++) {
+                const procfs_task *t = &s->slice.tasks[i].task;
+                size_t j;
+
+                if (t->kernel_thread)
+                        continue;
+                /* Insertion into a short list sorted by RSS, largest first. */
+                for (j = o->n_hints; j > 0 && o->hints[j - 1].rss_bytes < t->rss_bytes; j--)
+                        if (j < ACT_HINTS_MAX)
+                                o->hints[j] = o->hints[j - 1];
+                if (j >= ACT_HINTS_MAX)
+                        continue;
+                o->hints[j] = (oom_hint) { .pid = t->pid, .start_time = t->start_time, .rss_bytes = t->rss_bytes };
+                snprintf(o->hints[j].comm, sizeof o->hints[j].comm, "%s", t->comm);
+                if (o->n_hints < ACT_HINTS_MAX)
+                        o->n_hints++;
+        }
+}
+
+static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const char *source) {
+        Daemon *d = u->daemon;
+        char rss_text[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], text[512];
+        record r;
+
+        record_init(&r, MEMGOV_MESSAGE_KERNEL_OOM_KILL, "kernel-oom-kill", LOG_WARNING, d->dry_run);
+        record_add_user(&r, u->uid, u->name, u->cgroup);
+        record_add_memory(&r, u->memory.current, u->effective.memory_high, u->effective.memory_max,
+                          u->pressure.some.avg10);
+        record_add(&r, "MEMGOV_VICTIM_PID=%d", (int) pid);
+        record_add(&r, "MEMGOV_VICTIM_COMM=%s", comm);
+        if (rss > 0)
+                record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, rss);
+        record_add(&r, "MEMGOV_SOURCE=%s", source);
+        fmt_limit(max, sizeof max, u->effective.memory_max);
+        if (rss > 0)
+                format_bytes(rss_text, sizeof rss_text, rss);
+        else
+                snprintf(rss_text, sizeof rss_text, "?");
+        record_emit(&r, "The kernel OOM-killed pid %d (%s, RSS %s) of %s (%u) at MemoryMax=%s (from %s)", (int) pid,
+                    comm, rss_text, u->name, (unsigned) u->uid, max, source);
+
+        u->last_victim_pid = pid;
+        u->last_kill_realtime = now_usec(CLOCK_REALTIME);
+        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", comm);
+        daemon_mark_dirty(d);
+
+        snprintf(text, sizeof text,
+                 "memgov: %s, your processes hit your memory limit (%s); the kernel killed %s (pid %d).\n", u->name,
+                 max, comm, (int) pid);
+        tell_user(u, text);
+}
+
+/* No kernel log line: the largest remembered task that is gone now. */
+static void report_oom_fallback(User *u) {
+        Daemon *d = u->daemon;
+        oom_report *o = &u->oom;
+
+        for (size_t i = 0; i < o->n_hints && o->pending > 0; i++) {
+                procfs_task t;
+
+                if (o->hints[i].pid == 0)
+                        continue;
+                if (procfs_read_stat(d->procfs_fd, o->hints[i].pid, &t) >= 0 && t.start_time == o->hints[i].start_time &&
+                    !procfs_state_is_dead(t.state))
+                        continue;
+                report_oom(u, o->hints[i].pid, o->hints[i].comm, o->hints[i].rss_bytes, "pid-set");
+                o->hints[i].pid = 0;
+                o->pending--;
+        }
+        for (; o->pending > 0; o->pending--)
+                report_oom(u, 0, "unknown", 0, "memory.events");
+}
+
+void act_kernel_oom_retry(User *u) {
+        Daemon *d = u->daemon;
+        oom_report *o = &u->oom;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        o->next_try = 0;
+        if (d->kmsg.fd >= 0) {
+                const kmsg_oom_kill *e;
+
+                (void) kmsg_read(&d->kmsg);
+                while (o->pending > 0 && (e = kmsg_find(&d->kmsg, u->uid, u->cgroup, o->last_seq))) {
+                        report_oom(u, e->pid, e->comm, e->rss_bytes, "kmsg");
+                        o->last_seq = e->seq;
+                        o->pending--;
+                }
+                if (o->pending == 0)
+                        return;
+                if (now < o->deadline) {
+                        o->next_try = now + ACT_OOM_RETRY_USEC;
+                        daemon_schedule(d);
+                        return;
+                }
+        }
+        report_oom_fallback(u);
+}
+
+void act_kernel_oom(User *u, uint64_t n) {
+        oom_report *o = &u->oom;
+
+        u->kernel_oom_kills += n;
+        o->pending += (unsigned) n;
+        o->deadline = now_usec(CLOCK_MONOTONIC) + ACT_OOM_LOOKUP_USEC;
+        daemon_mark_dirty(u->daemon);
+        act_kernel_oom_retry(u);
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "slice-limits.h"
+#include "memgov-config.h"
+#include "messages.h"
+#include "procfs.h"
+#include "psi.h"
+#include "report.h"
+#include "sampler.h"
+#include "statefile.h"
+#include "user.h"
+
+/* SIGHUPs closer together than this are folded into one reload. */
+#define RELOAD_MIN_INTERVAL_USEC (250 * USEC_PER_MSEC)
+#define CAP_SYS_RESOURCE_BIT 24
+
+static bool have_effective_cap(unsigned cap) {
+        char buf[4096], *p;
+        unsigned long long eff;
+
+        if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf, NULL) < 0)
+                return false;
+        p = strstr(buf, "\nCapEff:");
+        if (!p || sscanf(p + strlen("\nCapEff:"), "%llx", &eff) != 1)
+                return false;
+        return (eff >> cap) & 1;
+}
+
+static void on_actuator_log(void *userdata, const char *line) {
+        (void) userdata;
+        log_notice("dry run: %s", line);
+}
+
+void daemon_mark_dirty(Daemon *d) {
+        d->status_dirty = true;
+}
+
+void daemon_schedule(Daemon *d) {
+        d->timer_dirty = true;
+}
+
+void daemon_apply_governor_config(Daemon *d) {
+        usec_t window = d->config->governor.pressure_window;
+        bool dry_run = d->dry_run_cli || d->config->governor.dry_run;
+
+        if (window < PSI_WINDOW_MIN_USEC)
+                window = PSI_WINDOW_MIN_USEC;
+        if (window > PSI_WINDOW_MAX_USEC)
+                window = PSI_WINDOW_MAX_USEC;
+        /* Without CAP_SYS_RESOURCE the kernel only takes whole 2 s multiples. */
+        if (!d->privileged && window % PSI_UNPRIVILEGED_WINDOW_USEC != 0) {
+                usec_t rounded = (window / PSI_UNPRIVILEGED_WINDOW_USEC + 1) * PSI_UNPRIVILEGED_WINDOW_USEC;
+                char a[FORMAT_USEC_MAX], b[FORMAT_USEC_MAX];
+
+                if (rounded > PSI_WINDOW_MAX_USEC)
+                        rounded = PSI_WINDOW_MAX_USEC;
+                log_warning("PressureWindow=%s needs CAP_SYS_RESOURCE; using %s", format_usec(a, sizeof a, window),
+                            format_usec(b, sizeof b, rounded));
+                window = rounded;
+        }
+        d->pressure_window = window;
+
+        if (dry_run != d->dry_run || !d->actuator.ops)
+                log_info("%s", dry_run ? "Dry run: memgovd logs what it would kill and signals nothing"
+                                       : "Live: memgovd kills when the policy says so");
+        d->dry_run = dry_run;
+        d->actuator.ops = dry_run ? &actuator_ops_dry_run : &actuator_ops_pidfd;
+        daemon_mark_dirty(d);
+}
+
+static void update_status(Daemon *d) {
+        char text[sizeof d->status_text];
+        size_t pressured = 0;
+        int r;
+
+        for (size_t i = 0; i < d->n_users; i++)
+                if (d->users[i]->under_pressure)
+                        pressured++;
+        snprintf(text, sizeof text, "governing %zu user%s, %zu under pressure%s", d->n_users,
+                 d->n_users == 1 ? "" : "s", pressured, d->dry_run ? " (dry run)" : "");
+        if (strcmp(text, d->status_text) != 0) {
+                snprintf(d->status_text, sizeof d->status_text, "%s", text);
+                (void) sd_notifyf(false, "STATUS=%s", text);
+        }
+
+        r = statefile_write(d, MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
+        if (r == -ENOENT && mkdir(MEMGOV_RUNTIME_DIR, 0755) >= 0)
+                r = statefile_write(d, MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
+        if (r < 0)
+                log_debug_errno(r, "Cannot write " MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME ": %m");
+        r = statefile_write_metrics(d);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write MetricsFile=%s: %m", d->config->governor.metrics_file);
+}
+
+/* After every loop iteration: one place re-arms the timer and writes the
+ * status, however many users changed in the iteration. */
+static int on_post(sd_event_source *s, void *userdata) {
+        Daemon *d = userdata;
+
+        (void) s;
+        d->wakeups++;
+        if (d->timer_dirty) {
+                d->timer_dirty = false;
+                (void) sampler_arm(d);
+        }
+        if (d->status_dirty && !d->exiting) {
+                d->status_dirty = false;
+                update_status(d);
+        }
+        return 0;
+}
+
+void daemon_on_config_error(void *userdata, const char *file, unsigned line, const char *message) {
+        const Daemon *d = userdata;
+        record r;
+
+        record_init(&r, MEMGOV_MESSAGE_CONFIG_ERROR, "config-error", LOG_ERR, d ? d->dry_run : false);
+        record_add(&r, "MEMGOV_CONFIG_FILE=%s", file);
+        record_add(&r, "MEMGOV_CONFIG_LINE=%u", line);
+        if (line > 0)
+                record_emit(&r, "%s:%u: %s", file, line, message);
+        else
+                record_emit(&r, "%s: %s", file, message);
+}
+
+static void daemon_reload(Daemon *d) {
+        config_set *fresh = NULL;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading %s",
+                          (uint64_t) now_usec(CLOCK_MONOTONIC), d->config_path);
+        d->reloads++;
+        d->last_reload = now_usec(CLOCK_MONOTONIC);
+
+        r = config_load(d->config_path, d->mem_total, daemon_on_config_error, d, &fresh);
+        if (r < 0) {
+                d->reload_failures++;
+                log_error_errno(r, "Reloading %s failed (%m): still running on the previous configuration",
+                                d->config_path);
+        } else {
+                config_set_free(d->config);
+                d->config = fresh;
+                daemon_apply_governor_config(d);
+                users_reload(d);
+                log_info("Reloaded %s", d->config_path);
+        }
+        d->status_text[0] = 0;   /* re-send STATUS= after READY=1 */
+        (void) sd_notify(false, "READY=1");
+        daemon_mark_dirty(d);
+}
+
+static int on_reload_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        (void) s;
+        (void) usec;
+        d->reload_pending = false;
+        daemon_reload(d);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC), at;
+
+        (void) s;
+        (void) si;
+        /* A storm of SIGHUPs becomes one reload per interval, and the last
+         * one always runs, so the newest files are what ends up in force. */
+        if (d->reload_pending)
+                return 0;
+        d->reload_pending = true;
+        at = d->last_reload + RELOAD_MIN_INTERVAL_USEC > now ? d->last_reload + RELOAD_MIN_INTERVAL_USEC : now;
+        (void) sd_event_source_set_time(d->reload_timer, at);
+        (void) sd_event_source_set_enabled(d->reload_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+
+        (void) s;
+        log_info("Received SIG%s, exiting", sigabbrev_np((int) si->ssi_signo) ?: "?");
+        d->exiting = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting");
+        return sd_event_exit(d->event, 0);
+}
+
+int daemon_new(const char *config_path, bool dry_run_cli, config_set *config, Daemon **ret) {
+        _cleanup_(daemon_freep) Daemon *d = NULL;
+        procfs_meminfo mi;
+        int r;
+
+        assert(config_path);
+        assert(config);
+        assert(ret);
+
+        d = calloc(1, sizeof *d);
+        if (!d) {
+                config_set_free(config);
+                return -ENOMEM;
+        }
+        d->config = config;
+        d->cgroot_fd = d->procfs_fd = d->slices_fd = -1;
+        d->slices_wd = d->root_wd = -1;
+        kmsg_init(&d->kmsg);
+        d->dry_run_cli = dry_run_cli;
+        d->pid = getpid();
+        d->config_path = strdup(config_path);
+        if (!d->config_path)
+                return -ENOMEM;
+
+        d->cgroot_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->cgroot_fd < 0)
+                return log_error_errno(errno, "Cannot open /sys/fs/cgroup: %m");
+        d->procfs_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->procfs_fd < 0)
+                return log_error_errno(errno, "Cannot open /proc: %m");
+        r = procfs_read_meminfo(d->procfs_fd, &mi);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read /proc/meminfo: %m");
+        d->mem_total = mi.mem_total;
+        d->swap_total = mi.swap_total;
+
+        d->privileged = have_effective_cap(CAP_SYS_RESOURCE_BIT);
+        d->actuator = (actuator) {
+                .procfs_fd = d->procfs_fd,
+                .cgroot_fd = d->cgroot_fd,
+                .log = on_actuator_log,
+                .log_userdata = d,
+        };
+        daemon_apply_governor_config(d);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int daemon_start(Daemon *d) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Cannot block signals: %m");
+        r = sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signals: %m");
+
+        r = sd_event_add_time(d->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, sampler_on_timer, d);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->reload_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_reload_timer, d);
+        if (r >= 0)
+                r = sd_event_add_post(d->event, &d->post, on_post, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the event loop: %m");
+        (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(d->reload_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(d->timer, "sampler");
+
+        /* Pings at half of WatchdogSec=, and on any wake-up after a quarter. */
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set up the watchdog: %m");
+
+        if (!d->privileged)
+                log_notice("No CAP_SYS_RESOURCE: PSI windows are limited to multiples of 2 s");
+
+        r = kmsg_open(&d->kmsg);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read /dev/kmsg (%m): kernel OOM kills are reported with the victim "
+                                  "guessed from the slice's task list (the unit needs CAP_SYSLOG and access to "
+                                  "/dev/kmsg)");
+
+        r = limits_open(d);
+        if (r < 0)
+                return r;
+
+        r = users_start(d);
+        if (r < 0)
+                return r;
+
+        update_status(d);
+        d->status_dirty = false;
+        (void) sampler_arm(d);
+        d->timer_dirty = false;
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", d->status_text);
+        log_info("memgovd %s governing %zu user(s) with %s%s", MEMGOV_VERSION, d->n_users, d->config_path,
+                 d->dry_run ? " (dry run)" : "");
+        return 0;
+}
+
+int daemon_run(Daemon *d) {
+        int r = sd_event_loop(d->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+Daemon *daemon_free(Daemon *d) {
+        if (!d)
+                return NULL;
+        if (d->event)
+                users_stop(d);
+        limits_close(d);
+        kmsg_close(&d->kmsg);
+        d->timer = sd_event_source_disable_unref(d->timer);
+        d->reload_timer = sd_event_source_disable_unref(d->reload_timer);
+        d->post = sd_event_source_disable_unref(d->post);
+        if (d->event) {
+                /* status.json describes a running daemon only. */
+                (void) unlink(MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
+                d->event = sd_event_unref(d->event);
+        }
+        if (d->cgroot_fd >= 0)
+                close(d->cgroot_fd);
+        if (d->procfs_fd >= 0)
+                close(d->procfs_fd);
+        config_set_free(d->config);
+        free(d->config_path);
+        free(d);
+        return NULL;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Puts each user's budget on their slice: MemoryHigh, MemoryMax and
+ * MemorySwapMax through systemd (SetUnitProperties, runtime), or, on hosts
+ * without a systemd manager, by writing the slice's files. A budget below
+ * what the user already uses is approached in steps, never in one write that
+ * would make the kernel OOM-kill or freeze the user. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "cgfs.h"
+
+typedef struct Daemon Daemon;
+typedef struct User User;
+
+/* Steps stay this far above usage: 5% of it, at least 16 MiB. */
+#define LIMITS_STEP_MARGIN_MIN (16ULL << 20)
+#define LIMITS_STEP_MARGIN_PERCENT 5
+
+typedef struct limit_state {
+        bool known;                    /* high/max/swap below hold what is in force */
+        uint64_t high, max, swap;      /* in force (what we last set, or found) */
+        bool stepping;                 /* some limit still sits above its budget */
+        sd_bus_slot *slot;             /* the pending SetUnitProperties call */
+        unsigned failures;
+} limit_state;
+
+/* The limit to set now for budget TARGET when CURRENT is in force and the
+ * slice uses USAGE: TARGET when that is safe, else just above USAGE, and
+ * never higher than CURRENT while stepping down. */
+uint64_t limits_step(uint64_t target, uint64_t current, uint64_t usage);
+
+/* Picks the backend: systemd when it runs and its manager is on the bus. */
+int limits_open(Daemon *d);
+void limits_close(Daemon *d);
+
+/* Computes the limits for this sample and applies them when they changed;
+ * FORCE re-sends them (after a reload or for a new user). m may be NULL when
+ * the slice does not exist yet. Updates u->effective. */
+int limits_update(User *u, const cgfs_memory *m, bool force);
+void limits_done(User *u);
