@@ -1,0 +1,99 @@
+#!/bin/bash
+# vm-run: --timeout 900
+# Policies: in alice's slice, processes with known RSS, CPU time and
+# oom_score_adj; a pusher drives the slice over MemoryHigh until memgovd acts.
+# For each of rss, runtime and badness exactly the expected victim dies first
+# and the rest live and are never signalled; the largest process, with
+# oom_score_adj=-1000, survives, and so does the one named in Protect=.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=memgovd-lib.sh
+. "$(dirname "$0")/memgovd-lib.sh"
+scenario_begin
+
+mg_config_base
+mg_restart
+login_linger alice
+mg_wait_user 1001
+
+# policy_round POLICY EXPECTED-NAME: set up, push, check who died.
+policy_round() {
+  local policy=$1 expect=$2 t0 ts victim name var
+  log "--- Policy=$policy: expecting $expect to die first"
+  mg_conf users.d/alice.conf "MemoryHigh=450M" "MemoryMax=550M" "Policy=$policy" "Protect=protectme" \
+    "PressureDuration=2s" "KillGrace=2s" "Cooldown=20s" "ThrottleDeadline=20s"
+  mg_reload
+  wait_for "[[ \$(slice_prop alice MemoryHigh) == $((450 * 1024 * 1024)) ]]" 15 || die "alice's budget not applied"
+
+  # The largest two are protected: by name, and by oom_score_adj=-1000.
+  sleeper_in alice protectme 120
+  sleeper_in alice guard 110 -1000
+  case $policy in
+  rss)
+    sleeper_in alice big 100
+    sleeper_in alice mid 60
+    sleeper_in alice small 30
+    ;;
+  runtime)
+    sleeper_in alice big 100
+    # The CPU eater: small, but it has run the longest.
+    run_in_slice alice cpuburn --mb 60
+    PID_burner=$RUN_PID
+    track_unit "$RUN_UNIT"
+    sleeper_in alice small 30
+    ;;
+  badness)
+    # oom_score_adj reverses the RSS order: small goes first.
+    sleeper_in alice big 100 -500
+    sleeper_in alice mid 60 0
+    sleeper_in alice small 30 500
+    ;;
+  esac
+  wait_for "[[ \$(slice_file alice memory.current) -ge $((400 * 1024 * 1024)) ]]" 60 ||
+    die "the sleepers did not reach 400M (usage $(($(slice_file alice memory.current) >> 20))M)"
+  [[ $policy == runtime ]] && sleep 10 # let the burner collect CPU time
+  log "slice usage $(($(slice_file alice memory.current) >> 20))M before the pusher"
+
+  mg_mark
+  t0=$(usec_now)
+  run_in_slice alice hog --mb 80 --step-mb 8 --interval-ms 100 --hold
+  track_unit "$RUN_UNIT"
+  if ! mg_wait_event 120 kill MEMGOV_UID=1001; then
+    fail "no kill within 120 s (usage $(($(slice_file alice memory.current) >> 20))M)"
+    stop_units
+    return
+  fi
+  ts=$(mg_first_ts kill MEMGOV_UID=1001)
+  # Stop the pressure at once, so only the first decision counts.
+  systemctl stop "$RUN_UNIT"
+  log "pusher start -> kill record: $(secs_usec "$t0" "$ts")s"
+  mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
+
+  var="PID_$expect"
+  victim=$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)
+  assert_eq "${!var}" "$victim" "victim pid ($expect) under Policy=$policy"
+  assert_eq "$policy" "$(mg_field kill MEMGOV_POLICY MEMGOV_UID=1001)" "MEMGOV_POLICY"
+  assert_match '^(pressure|deadline)$' "$(mg_field kill MEMGOV_REASON MEMGOV_UID=1001)" "MEMGOV_REASON"
+  assert_eq SIGTERM "$(mg_field kill MEMGOV_SIGNAL MEMGOV_UID=1001)" "MEMGOV_SIGNAL"
+  wait_dead "${!var}" 15 || true
+  assert_dead "${!var}" "$expect (pid ${!var}), the chosen victim"
+  for name in protectme guard big mid small; do
+    var="PID_$name"
+    [[ -n ${!var:-} && $name != "$expect" ]] && assert_untouched "$name"
+  done
+  if [[ $policy == runtime && $expect != burner ]]; then assert_alive "$PID_burner" "burner"; fi
+  assert_eq 1 "$(mg_count kill MEMGOV_UID=1001)" "kill records in this round"
+  assert_eq 0 "$(oom_kills alice)" "kernel OOM kills in alice's slice"
+
+  stop_units
+  unset PID_protectme PID_guard PID_big PID_mid PID_small PID_burner
+  wait_usage_below alice 50 30 || log "alice's usage is still $(($(slice_file alice memory.current) >> 20))M"
+}
+
+policy_round rss big
+policy_round runtime burner
+policy_round badness small
+
+mg_cleanup_users alice
+rm -f /etc/memgov/users.d/alice.conf
+scenario_end
