@@ -320,28 +320,11 @@ static void log_kill(User *u, const snapshot *s, const policy_decision *dec, con
         tell_user(u, text);
 }
 
-/* A task of the slice that is exiting and still holds a good share of the
- * slice's memory (1/16 of usage; 64 MiB always counts). Zombies hold none. */
-static const procfs_task *find_dying(const snapshot *s) {
-        uint64_t usage = s->slice.memory.current, floor = usage / 16;
-
-        if (floor > (64ULL << 20))
-                floor = 64ULL << 20;
-        for (size_t i = 0; i < s->slice.n_tasks; i++) {
-                const procfs_task *t = &s->slice.tasks[i].task;
-
-                if (t->exiting && !t->kernel_thread && policy_task_footprint(t) > 0 &&
-                    policy_task_footprint(t) >= floor)
-                        return t;
-        }
-        return NULL;
-}
-
 int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         Daemon *d = u->daemon;
         actuator *a = &d->actuator;
         kill_op *k = &u->kill;
-        const procfs_task *victim, *dying;
+        const procfs_task *victim;
         cgfs_memory m;
         cgfs_events e;
         usec_t now;
@@ -355,35 +338,17 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 return log_error_errno(EINVAL, "Decision for %s names no task", u->cgroup);
         victim = &s->slice.tasks[dec->victim].task;
 
-        /* Like the kernel's OOM killer: while a task that holds real memory is
-         * already dying (the kernel's own victim, or ours), wait for its
-         * memory instead of taking a second, innocent task. */
-        dying = find_dying(s);
-        if (dying) {
-                log_info("%s: pid %d (%s, RSS %" PRIu64 ") is already exiting; waiting for its memory instead of "
-                         "killing pid %d (%s)", u->cgroup, (int) dying->pid, dying->comm, dying->rss_bytes,
-                         (int) victim->pid, victim->comm);
-                u->next_sample = now_usec(CLOCK_MONOTONIC) + 100 * USEC_PER_MSEC;
-                daemon_schedule(d);
-                return 0;
-        }
-
         /* The snapshot took a while to read: look once more, cheaply. */
         if (cgfs_read_memory(d->cgroot_fd, u->cgroup, &m) >= 0 &&
-            cgfs_read_events(d->cgroot_fd, u->cgroup, false, &e) >= 0) {
-                if (e.oom_kill > u->state.last_oom_kill) {
-                        /* The kernel killed while we read: report it, kill nothing. */
-                        log_info("%s: the kernel's OOM killer acted while the slice was read; not killing pid %d (%s)",
-                                 u->cgroup, (int) victim->pid, victim->comm);
-                        u->next_sample = now_usec(CLOCK_MONOTONIC);
-                        daemon_schedule(d);
-                        return 0;
-                }
-                if (policy_recovered(&m, &e, &u->effective, &u->state)) {
-                        log_info("%s recovered before the kill (usage %" PRIu64 "); not killing pid %d (%s)",
-                                 u->cgroup, m.current, (int) victim->pid, victim->comm);
-                        return 0;
-                }
+            cgfs_read_events(d->cgroot_fd, u->cgroup, false, &e) >= 0 &&
+            policy_recovered(&m, &e, &u->effective, &u->state)) {
+                /* If the kernel killed while we read, the next sample reports it. */
+                log_info("%s: %s before the kill (usage %" PRIu64 "); not killing pid %d (%s)", u->cgroup,
+                         e.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted" : "recovered",
+                         m.current, (int) victim->pid, victim->comm);
+                u->next_sample = now_usec(CLOCK_MONOTONIC);
+                daemon_schedule(d);
+                return 0;
         }
         now = now_usec(CLOCK_MONOTONIC);
 

@@ -77,7 +77,10 @@ static void schedule_next(User *u, usec_t now) {
                 interval = SAMPLER_PSI_FALLBACK_USEC;
         if (interval < 10 * USEC_PER_MSEC)
                 interval = 10 * USEC_PER_MSEC;
-        u->next_sample = now + interval;
+        /* A sooner look asked for while evaluating (a kill under way, memory
+         * on its way out) or already pending stands. */
+        if (u->next_sample <= now || u->next_sample > now + interval)
+                u->next_sample = now + interval;
         daemon_schedule(u->daemon);
 }
 
@@ -186,20 +189,18 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 break;
         case DECISION_KILL:
         case DECISION_KILL_CGROUP:
-                /* The kernel's OOM killer already answered this max event: a
-                 * second kill would take an innocent task while its victim's
-                 * memory is still being freed. */
-                if (dec.reason == KILL_REASON_MAX && dec.kernel_oom_kills > 0) {
-                        log_info("%s hit MemoryMax and the kernel's OOM killer already acted; not killing more",
-                                 u->cgroup);
-                        break;
-                }
                 (void) act_kill(u, &full, &dec);
                 break;
         case DECISION_NONE:
                 if (dec.no_victim)
                         u->last_no_victim_full = now;
                 note_no_action(u, &dec, now);
+                if (dec.stand_down) {
+                        /* Memory is on its way out; look again soon. */
+                        log_info("%s: %s", u->cgroup, dec.reason_text);
+                        u->next_sample = now + 100 * USEC_PER_MSEC;
+                        daemon_schedule(d);
+                }
                 break;
         }
 

@@ -300,6 +300,9 @@ static void decide_warn(const slice_snapshot *s, const user_config *uc, slice_st
         state->last_warn[crossed] = now;
         ret->action = DECISION_WARN;
         ret->warn_level = crossed;
+        /* A kill that was due but held back keeps its explanation. */
+        if (ret->reason_text[0])
+                return;
         char used[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX];
         snprintf(ret->reason_text, sizeof ret->reason_text, "usage %s reached %u%% of MemoryMax=%s",
                  format_bytes(used, sizeof used, m->current), uc->warn[crossed] / 100,
@@ -341,18 +344,58 @@ static bool cgroup_holds_protected(const slice_snapshot *s, const user_config *u
         return false;
 }
 
+/* A task that is exiting and still holds a good share of the slice (1/16
+ * of usage, and 64 MiB always counts): its memory is about to come back.
+ * Zombies hold none. */
+static const procfs_task *find_dying(const slice_snapshot *s) {
+        uint64_t floor = slice_usage(s) / 16;
+
+        if (floor > (64ULL << 20))
+                floor = 64ULL << 20;
+        for (size_t i = 0; i < s->n_tasks; i++) {
+                const procfs_task *t = &s->tasks[i].task;
+                uint64_t footprint = policy_task_footprint(t);
+
+                if (t->exiting && !t->kernel_thread && footprint > 0 && footprint >= floor)
+                        return t;
+        }
+        return NULL;
+}
+
 static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_reason reason, usec_t now,
-                        slice_state *state, policy_decision *ret) {
+                        const slice_state *state, policy_decision *ret) {
+        const procfs_task *dying;
         policy_candidate *ranked;
         const policy_task *v;
         char rss[FORMAT_BYTES_MAX];
 
+        ret->reason = reason;
         if (state->last_kill > 0 && now - state->last_kill < uc->cooldown) {
                 ret->in_cooldown = true;
+                snprintf(ret->reason_text, sizeof ret->reason_text, "%s: held back by Cooldown=",
+                         kill_reason_to_string(reason));
+                return;
+        }
+        if (ret->kernel_oom_kills > 0) {
+                ret->stand_down = true;
+                snprintf(ret->reason_text, sizeof ret->reason_text,
+                         "%s: the kernel's OOM killer acted in this slice; waiting for its victim's memory",
+                         kill_reason_to_string(reason));
+                return;
+        }
+        dying = find_dying(s);
+        if (dying) {
+                ret->stand_down = true;
+                ret->dying_pid = dying->pid;
+                snprintf(ret->reason_text, sizeof ret->reason_text,
+                         "%s: pid %d (%s) is already exiting; waiting for its memory",
+                         kill_reason_to_string(reason), (int) dying->pid, dying->comm);
                 return;
         }
         if (s->n_tasks == 0) {
                 ret->no_victim = true;
+                snprintf(ret->reason_text, sizeof ret->reason_text, "%s: no task to choose from",
+                         kill_reason_to_string(reason));
                 return;
         }
         /* Bounded by the slice's task count; the caller holds the snapshot anyway. */
@@ -366,6 +409,8 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                                 best = i;
                 if (best == SIZE_MAX) {
                         ret->no_victim = true;
+                        snprintf(ret->reason_text, sizeof ret->reason_text,
+                                 "%s: every task is protected", kill_reason_to_string(reason));
                         return;
                 }
                 ret->victim = best;
@@ -375,6 +420,8 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 if (ranked[0].protect != PROTECT_NONE) {
                         free(ranked);
                         ret->no_victim = true;
+                        snprintf(ret->reason_text, sizeof ret->reason_text,
+                                 "%s: every task is protected", kill_reason_to_string(reason));
                         return;
                 }
                 ret->victim = ranked[0].index;
@@ -383,7 +430,6 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
         }
 
         v = &s->tasks[ret->victim];
-        ret->reason = reason;
         /* At the hard limit the kernel is about to OOM-kill: no time for a grace. */
         ret->signal = reason == KILL_REASON_MAX ? SIGKILL : SIGTERM;
         collect_victim_pids(s, ret->victim, ret);
@@ -393,8 +439,6 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 ret->action = DECISION_KILL_CGROUP;
                 ret->cgroup = v->cgroup;
         }
-        state->last_kill = now;
-
         snprintf(ret->reason_text, sizeof ret->reason_text, "%s: %s '%s' (pid %d, rss %s, %s score %" PRId64 ")%s",
                  reason == KILL_REASON_PRESSURE ? "sustained memory pressure over budget"
                  : reason == KILL_REASON_MAX    ? "hard limit MemoryMax reached"
@@ -473,6 +517,8 @@ bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const user_con
         assert(uc);
         assert(state);
 
+        if (e->oom_kill > state->last_oom_kill)
+                return true;
         if (e->max > state->last_max_events)
                 return false;
         return !policy_over_budget(m, uc);
@@ -500,11 +546,14 @@ usec_t policy_next_sample(const cgfs_memory *m, const user_config *uc) {
                 return 10 * USEC_PER_SEC;
 
         /* How far, as a share of the budget, usage is from the next level. */
+        /* Far below, every 15 s: a sudden jump is warned within that, and
+         * three idle users with the watchdog still wake memgovd only 8 times
+         * a minute. */
         distance = (next - m->current) / (m->max / 100 ? m->max / 100 : 1);
         if (distance >= 40)
-                return 30 * USEC_PER_SEC;
-        if (distance >= 20)
                 return 15 * USEC_PER_SEC;
+        if (distance >= 20)
+                return 10 * USEC_PER_SEC;
         if (distance >= 10)
                 return 5 * USEC_PER_SEC;
         if (distance >= 3)

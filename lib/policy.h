@@ -124,11 +124,19 @@ typedef struct policy_decision {
         uint64_t kernel_oom_kills;     /* oom_kill rose by this much since the last decision */
         bool in_cooldown;              /* a kill was due but Cooldown= holds it back */
         bool no_victim;                /* a kill was due but every task is protected */
+        /* A kill was due but memory is already on its way out: the kernel's OOM
+         * killer acted since the last decision, or dying_pid, a task holding a
+         * good share of the slice, is exiting. Re-check shortly instead of
+         * taking a second, innocent task, as the kernel's OOM killer does. */
+        bool stand_down;
+        pid_t dying_pid;
         char reason_text[POLICY_REASON_MAX];
 } policy_decision;
 
-/* The heart of memgov. Updates state. Kill beats warn; a kernel OOM kill is
- * reported alongside whatever else is decided. */
+/* The heart of memgov. Updates state, except last_kill: the caller sets
+ * that when it really kills, so a kill that did not happen (the task was
+ * gone, the slice recovered) starts no Cooldown=. Kill beats warn; a kernel
+ * OOM kill is reported alongside whatever else is decided. */
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window,
                    slice_state *state, usec_t now, policy_decision *ret);
 
@@ -137,9 +145,11 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
  * leads to a kill in a slice over its budget. */
 bool policy_over_budget(const cgfs_memory *m, const user_config *uc);
 
-/* The re-check just before a kill: true when the slice has recovered since
- * the decision (usage back under MemoryHigh, or under the last warn level
- * when there is no MemoryHigh, and no new max event). */
+/* The re-check just before a kill, on a fresh read: true when the kill is
+ * no longer due. The slice recovered (usage back under MemoryHigh, or under
+ * the last warn level when there is no MemoryHigh, and no new max event), or
+ * the kernel's OOM killer acted since the decision and its victim's memory
+ * is being freed. */
 bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const user_config *uc,
                       const slice_state *state);
 

@@ -351,7 +351,8 @@ static void test_decide_max_kills_at_once(void **state) {
         assert_int_equal(d.pids[0], 201);          /* equal score: the younger first */
         assert_int_equal(d.pids[1], 200);
         assert_non_null(strstr(d.reason_text, "hard limit"));
-        assert_int_equal(st.last_kill, 100 * SEC);
+        /* The caller records the kill once it happened. */
+        assert_int_equal(st.last_kill, 0);
         assert_string_equal(kill_reason_to_string(d.reason), "max");
 }
 
@@ -523,14 +524,58 @@ static void test_decide_cooldown(void **state) {
         s.events.max = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
+        st.last_kill = 100 * SEC;
         s.events.max = 2;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.in_cooldown);
+        assert_non_null(strstr(d.reason_text, "Cooldown="));
         s.events.max = 3;
         policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_false(d.in_cooldown);
+}
+
+static void test_decide_stands_down_for_the_kernel(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP), task(201, "bystander", 30, APP) };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* max and oom_kill rose together: the kernel answered the limit
+         * already; taking another task would hit a bystander. */
+        st = fresh_state(&s);
+        s.events.max = 1;
+        s.events.oom_kill = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        assert_true(d.stand_down);
+        assert_int_equal(d.kernel_oom_kills, 1);
+        assert_non_null(strstr(d.reason_text, "kernel's OOM killer"));
+
+        /* The kernel's victim is still dying and holds most of the slice. */
+        t[0].task.exiting = true;
+        s.events.max = 2;
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_true(d.stand_down);
+        assert_int_equal(d.dying_pid, 200);
+        assert_int_not_equal(d.action, DECISION_KILL);
+
+        /* Once its memory is gone (a zombie holds none), the next max event acts. */
+        t[0].task.rss_bytes = 0;
+        s.events.max = 3;
+        policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.pids[0], 201);
+        assert_false(d.stand_down);
+
+        /* A small exiting task does not hold the decision back. */
+        t[0].task.rss_bytes = 1 * MiB;
+        s.events.max = 4;
+        policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
 }
 
 static void test_decide_no_victim(void **state) {
@@ -547,6 +592,8 @@ static void test_decide_no_victim(void **state) {
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.no_victim);
+        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_non_null(strstr(d.reason_text, "every task is protected"));
         assert_int_equal(st.last_kill, 0);
 
         s.n_tasks = 0;
@@ -672,6 +719,12 @@ static void test_recovered(void **state) {
         assert_true(policy_recovered(&m, &e, &uc, &st));
         e.max = 6;
         assert_false(policy_recovered(&m, &e, &uc, &st));
+        /* The kernel killed since the decision: nothing left for us to do. */
+        m.current = 410 * MiB;
+        e.oom_kill = 1;
+        assert_true(policy_recovered(&m, &e, &uc, &st));
+        e.oom_kill = 0;
+        m.current = 300 * MiB;
         /* No MemoryHigh: the last warning level stands in for the budget. */
         e.max = 5;
         m.high = BYTES_INFINITY;
@@ -688,9 +741,9 @@ static void test_next_sample(void **state) {
         cgfs_memory m = { .current = 10 * MiB, .high = 400 * MiB, .max = 500 * MiB };
         (void) state;
 
-        assert_true(policy_next_sample(&m, &uc) == 30 * SEC);
-        m.current = 250 * MiB;                  /* 30% of budget from 80% */
         assert_true(policy_next_sample(&m, &uc) == 15 * SEC);
+        m.current = 250 * MiB;                  /* 30% of budget from 80% */
+        assert_true(policy_next_sample(&m, &uc) == 10 * SEC);
         m.current = 330 * MiB;                  /* 14% away */
         assert_true(policy_next_sample(&m, &uc) == 5 * SEC);
         m.current = 370 * MiB;                  /* 6% away */
@@ -727,6 +780,7 @@ int main(void) {
                 cmocka_unit_test(test_decide_pressure_from_averages),
                 cmocka_unit_test(test_decide_throttle_deadline),
                 cmocka_unit_test(test_decide_cooldown),
+                cmocka_unit_test(test_decide_stands_down_for_the_kernel),
                 cmocka_unit_test(test_decide_no_victim),
                 cmocka_unit_test(test_decide_cgroup_scope),
                 cmocka_unit_test(test_decide_warn_levels),
