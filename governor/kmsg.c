@@ -98,54 +98,64 @@ static int parse_u64_n(const char *s, size_t len, uint64_t *ret) {
         return parse_u64(num, ret);
 }
 
-int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
-        const char *p, *end;
-        bool have_pid = false;
+/* The last occurrence of N in the first HL bytes of H. A user names their
+ * tasks and their delegated cgroups, and both may hold ',' or '=': the
+ * kernel's own fields are found from the right-hand end, where the user's
+ * text cannot reach. */
+static const char *memmem_last(const char *h, size_t hl, const char *n) {
+        size_t nl = strlen(n);
+        const char *last = NULL;
 
-        assert(msg);
-        assert(k);
+        for (size_t i = 0; i + nl <= hl; i++)
+                if (memcmp(h + i, n, nl) == 0)
+                        last = h + i;
+        return last;
+}
+
+/* A pid or uid: decimal, and no wider than the kernel's type. */
+static int parse_id(const char *s, size_t len, uint64_t max, uint64_t *v) {
+        if (parse_u64_n(s, len, v) < 0 || *v > max)
+                return -EINVAL;
+        return 0;
+}
+
+int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
+        const char *end = msg + len, *pid, *uid, *task, *om, *tm, *c, *e;
+        uint64_t v;
 
         if (!starts_with_n(msg, len, "oom-kill:"))
                 return 0;
-
         *k = (kmsg_oom_kill) { .uid = (uid_t) -1 };
-        p = msg + strlen("oom-kill:");
-        end = msg + len;
-        while (p < end) {
-                const char *comma = memchr(p, ',', (size_t) (end - p));
-                const char *eq;
-                size_t flen;
-                uint64_t v;
-
-                if (!comma)
-                        comma = end;
-                flen = (size_t) (comma - p);
-                eq = memchr(p, '=', flen);
-                if (eq) {
-                        size_t klen = (size_t) (eq - p), vlen = flen - klen - 1;
-                        const char *val = eq + 1;
-
-                        if (klen == 9 && memcmp(p, "oom_memcg", 9) == 0) {
-                                if (vlen > 0 && val[0] == '/')
-                                        val++, vlen--;
-                                copy_field(k->oom_memcg, sizeof k->oom_memcg, val, vlen);
-                        } else if (klen == 10 && memcmp(p, "task_memcg", 10) == 0) {
-                                if (vlen > 0 && val[0] == '/')
-                                        val++, vlen--;
-                                copy_field(k->task_memcg, sizeof k->task_memcg, val, vlen);
-                        } else if (klen == 4 && memcmp(p, "task", 4) == 0)
-                                copy_field(k->comm, sizeof k->comm, val, vlen);
-                        else if (klen == 3 && memcmp(p, "pid", 3) == 0 && parse_u64_n(val, vlen, &v) >= 0) {
-                                k->pid = (pid_t) v;
-                                have_pid = true;
-                        } else if (klen == 3 && memcmp(p, "uid", 3) == 0 && parse_u64_n(val, vlen, &v) >= 0)
-                                k->uid = (uid_t) v;
-                        else if (klen == 10 && memcmp(p, "constraint", 10) == 0)
-                                k->global = !(vlen == 16 && memcmp(val, "CONSTRAINT_MEMCG", 16) == 0);
-                }
-                p = comma + 1;
+        uid = memmem_last(msg, len, ",uid=");
+        pid = memmem_last(msg, uid ? (size_t) (uid - msg) : len, ",pid=");
+        if (!pid)
+                return 0;
+        e = uid ? uid : end;
+        if (parse_id(pid + 5, (size_t) (e - pid - 5), INT32_MAX, &v) < 0)
+                return 0;
+        k->pid = (pid_t) v;
+        if (uid && parse_id(uid + 5, (size_t) (end - uid - 5), UINT32_MAX - 1, &v) >= 0)
+                k->uid = (uid_t) v;
+        task = memmem_last(msg, (size_t) (pid - msg), ",task=");
+        if (task)
+                copy_field(k->comm, sizeof k->comm, task + 6, (size_t) (pid - task - 6));
+        c = memchr(msg, ',', len);
+        k->global = !(c && (size_t)(c - msg) == strlen("oom-kill:constraint=CONSTRAINT_MEMCG") &&
+                      starts_with_n(msg, len, "oom-kill:constraint=CONSTRAINT_MEMCG"));
+        e = task ? task : pid;
+        om = memmem(msg, (size_t) (e - msg), ",oom_memcg=", 11);
+        tm = memmem(om ? om : msg, (size_t) (e - (om ? om : msg)), ",task_memcg=", 12);
+        if (om) {
+                const char *v0 = om + 11, *ve = tm ? tm : e;
+                if (v0 < ve && *v0 == '/') v0++;
+                copy_field(k->oom_memcg, sizeof k->oom_memcg, v0, (size_t) (ve - v0));
         }
-        return have_pid ? 1 : 0;
+        if (tm) {
+                const char *v0 = tm + 12;
+                if (v0 < e && *v0 == '/') v0++;
+                copy_field(k->task_memcg, sizeof k->task_memcg, v0, (size_t) (e - v0));
+        }
+        return 1;
 }
 
 /* "anon-rss:1234kB" somewhere in msg -> bytes. */
@@ -159,7 +169,7 @@ static uint64_t find_kb(const char *msg, size_t len, const char *key) {
                 size_t j = i + klen, start = j;
                 while (j < len && msg[j] >= '0' && msg[j] <= '9')
                         j++;
-                if (parse_u64_n(msg + start, j - start, &v) >= 0)
+                if (parse_u64_n(msg + start, j - start, &v) >= 0 && v <= UINT64_MAX / 1024)
                         return v * 1024;
                 return 0;
         }
@@ -172,7 +182,7 @@ int kmsg_parse_killed(const char *msg, size_t len, kmsg_oom_kill *k) {
                 "Out of memory: Killed process ",
                 "Out of memory (oom_kill_allocating_task): Killed process ",
         };
-        const char *p = NULL, *end = msg + len, *open_paren, *close_paren;
+        const char *p = NULL, *end = msg + len, *open_paren, *close_paren, *rest;
         uint64_t v;
         size_t i;
 
@@ -190,31 +200,30 @@ int kmsg_parse_killed(const char *msg, size_t len, kmsg_oom_kill *k) {
         *k = (kmsg_oom_kill) { .uid = (uid_t) -1, .global = i != 0 };
 
         open_paren = memchr(p, '(', (size_t) (end - p));
-        if (!open_paren || open_paren == p || parse_u64_n(p, (size_t) (open_paren - p - 1), &v) < 0)
+        if (!open_paren || open_paren == p || open_paren[-1] != ' ' ||
+            parse_id(p, (size_t) (open_paren - p - 1), INT32_MAX, &v) < 0)
                 return 0;
         k->pid = (pid_t) v;
 
-        /* The comm may itself contain ") ", so look for the field after it. */
-        close_paren = NULL;
-        for (const char *q = open_paren + 1; q + 11 <= end; q++)
-                if (memcmp(q, ") total-vm:", 11) == 0) {
-                        close_paren = q;
-                        break;
-                }
+        /* The comm may itself contain ") total-vm:": the kernel's is the last. */
+        close_paren = memmem_last(open_paren + 1, (size_t) (end - open_paren - 1), ") total-vm:");
         if (!close_paren)
                 close_paren = memchr(open_paren, ')', (size_t) (end - open_paren));
         if (close_paren)
                 copy_field(k->comm, sizeof k->comm, open_paren + 1, (size_t) (close_paren - open_paren - 1));
 
-        k->rss_bytes = find_kb(msg, len, "anon-rss:") + find_kb(msg, len, "file-rss:") +
-                       find_kb(msg, len, "shmem-rss:");
+        /* Only after the comm, which its owner chose, e.g. "UID:0". */
+        rest = close_paren ? close_paren : open_paren;
+        k->rss_bytes = find_kb(rest, (size_t) (end - rest), "anon-rss:") +
+                       find_kb(rest, (size_t) (end - rest), "file-rss:") +
+                       find_kb(rest, (size_t) (end - rest), "shmem-rss:");
 
-        for (const char *q = msg; q + 4 < end; q++)
+        for (const char *q = rest; q + 4 < end; q++)
                 if (memcmp(q, "UID:", 4) == 0) {
                         const char *s = q + 4, *e = s;
                         while (e < end && *e >= '0' && *e <= '9')
                                 e++;
-                        if (parse_u64_n(s, (size_t) (e - s), &v) >= 0)
+                        if (parse_id(s, (size_t) (e - s), UINT32_MAX - 1, &v) >= 0)
                                 k->uid = (uid_t) v;
                         break;
                 }
@@ -303,6 +312,10 @@ const kmsg_oom_kill *kmsg_find(const kmsg *k, uid_t uid, const char *cgroup, uin
                 const kmsg_oom_kill *e = ring_at((kmsg *) k, i);
 
                 if (e->seq <= after_seq)
+                        continue;
+                /* The uid is the kernel's last field, out of reach of the
+                 * names a user chooses; it must agree with the memcg. */
+                if (e->uid != (uid_t) -1 && e->uid != uid)
                         continue;
                 if (e->task_memcg[0] || e->oom_memcg[0]) {
                         if (memcg_in(e->task_memcg, cgroup) || memcg_in(e->oom_memcg, cgroup))

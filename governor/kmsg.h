@@ -22,7 +22,7 @@
 #define KMSG_COMM_MAX 16
 
 typedef struct kmsg_oom_kill {
-        uint64_t seq;                  /* kmsg sequence number of the last line merged in */
+        uint64_t seq;                  /* kmsg sequence number of the first line of this kill */
         pid_t pid;
         uid_t uid;                     /* (uid_t) -1 when unknown */
         char comm[KMSG_COMM_MAX];
