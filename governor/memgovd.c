@@ -136,7 +136,7 @@ static void lock_memory(void) {
         /* ONFAULT: lock what is used, without faulting in every mapping. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
                 log_warning("mlockall failed (%m): memgovd may be paged out when memory is short "
-                            "(the unit needs CAP_IPC_LOCK)");
+                            "(raise LimitMEMLOCK= or grant CAP_IPC_LOCK)");
 
         /* Keep freed memory in the heap, never give it back or mmap it anew. */
         (void) mallopt(M_MMAP_THRESHOLD, 2 * HEAP_RESERVE);
@@ -151,7 +151,7 @@ static void lock_memory(void) {
 int main(int argc, char **argv) {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         config_set *config = NULL;
-        char why[1024] = "";
+        char why[HOSTCHECK_WHY_MAX] = "";
         int r;
 
         log_setup();
