@@ -326,7 +326,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         kill_op *k = &u->kill;
         const procfs_task *victim;
         cgfs_memory m;
-        cgfs_events e;
+        cgfs_events e, el;
         usec_t now;
         int r;
 
@@ -341,7 +341,8 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         /* The snapshot took a while to read: look once more, cheaply. */
         if (cgfs_read_memory(d->cgroot_fd, u->cgroup, &m) >= 0 &&
             cgfs_read_events(d->cgroot_fd, u->cgroup, false, &e) >= 0 &&
-            policy_recovered(&m, &e, &u->effective, &u->state)) {
+            cgfs_read_events(d->cgroot_fd, u->cgroup, true, &el) >= 0 &&
+            policy_recovered(&m, &e, &el, &u->effective, &u->state)) {
                 /* If the kernel killed while we read, the next sample reports it. */
                 log_info("%s: %s before the kill (usage %" PRIu64 "); not killing pid %d (%s)", u->cgroup,
                          e.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted" : "recovered",

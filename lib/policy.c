@@ -453,7 +453,7 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window, slice_state *state,
                    usec_t now, policy_decision *ret) {
         const cgfs_memory *m;
-        const cgfs_events *e;
+        const cgfs_events *e, *el;
         bool max_rose, high_rose, pressure, throttled;
         kill_reason reason = KILL_REASON_NONE;
 
@@ -465,21 +465,25 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         *ret = (policy_decision) { .action = DECISION_NONE };
         m = &s->memory;
         e = &s->events;
+        /* max and high of the slice's own limits only: a descendant that hits
+         * a lower limit of its own is the kernel's to handle (its OOM kill
+         * still shows in the hierarchical oom_kill). */
+        el = &s->events_local;
 
         /* Counters from before we watched the slice are history, not news. */
         if (!state->initialized) {
-                state->last_max_events = e->max;
-                state->last_high_events = e->high;
+                state->last_max_events = el->max;
+                state->last_high_events = el->high;
                 state->last_oom_kill = e->oom_kill;
                 state->initialized = true;
         }
         if (e->oom_kill > state->last_oom_kill)
                 ret->kernel_oom_kills = e->oom_kill - state->last_oom_kill;
-        max_rose = e->max > state->last_max_events;
-        high_rose = e->high > state->last_high_events;
+        max_rose = el->max > state->last_max_events;
+        high_rose = el->high > state->last_high_events;
         state->last_oom_kill = e->oom_kill;
-        state->last_max_events = e->max;
-        state->last_high_events = e->high;
+        state->last_max_events = el->max;
+        state->last_high_events = el->high;
 
         pressure = under_pressure(s, uc, pressure_window, now) && policy_over_budget(m, uc);
         if (!pressure)
@@ -511,15 +515,17 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         decide_warn(s, uc, state, now, ret);
 }
 
-bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const user_config *uc, const slice_state *state) {
+bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const cgfs_events *e_local,
+                      const user_config *uc, const slice_state *state) {
         assert(m);
         assert(e);
+        assert(e_local);
         assert(uc);
         assert(state);
 
         if (e->oom_kill > state->last_oom_kill)
                 return true;
-        if (e->max > state->last_max_events)
+        if (e_local->max > state->last_max_events)
                 return false;
         return !policy_over_budget(m, uc);
 }

@@ -49,7 +49,8 @@ typedef struct slice_snapshot {
         const char *cgroup;            /* e.g. "user.slice/user-1001.slice" */
         uid_t uid;
         cgfs_memory memory;
-        cgfs_events events;            /* hierarchical memory.events */
+        cgfs_events events;            /* hierarchical memory.events: oom_kill anywhere below */
+        cgfs_events events_local;      /* memory.events.local: max and high of the slice's own limits */
         psi_stats pressure;
         bool psi_trigger;              /* a PSI trigger watches the slice: its events tell pressure */
         usec_t psi_event_at;           /* last PSI trigger event on this slice, 0 = never */
@@ -150,8 +151,8 @@ bool policy_over_budget(const cgfs_memory *m, const user_config *uc);
  * the last warn level when there is no MemoryHigh, and no new max event), or
  * the kernel's OOM killer acted since the decision and its victim's memory
  * is being freed. */
-bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const user_config *uc,
-                      const slice_state *state);
+bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const cgfs_events *e_local,
+                      const user_config *uc, const slice_state *state);
 
 /* When to sample memory.current again: rarely when far below the first
  * warn level, often near it. */

@@ -62,6 +62,12 @@ int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, s
         r = cgfs_read_events(cgroot_fd, cgroup, false, &s.slice.events);
         if (r < 0 && !(r == -ENOENT && depth == SNAPSHOT_TASKS_ANY))
                 return r;
+        r = cgfs_read_events(cgroot_fd, cgroup, true, &s.slice.events_local);
+        if (r == -ENOENT)
+                /* Before 5.2 there is no .local: the hierarchical counts stand in. */
+                s.slice.events_local = s.slice.events;
+        else if (r < 0)
+                return r;
         /* PSI may be off (psi=0): the policy then works from events alone. */
         r = cgfs_read_pressure(cgroot_fd, cgroup, &s.slice.pressure);
         if (r < 0 && r != -ENOENT && r != -EOPNOTSUPP)

@@ -319,8 +319,8 @@ static int fake_same_mm(void *userdata, pid_t a, pid_t b) {
 static slice_state fresh_state(const slice_snapshot *s) {
         slice_state st = {
                 .initialized = true,
-                .last_max_events = s->events.max,
-                .last_high_events = s->events.high,
+                .last_max_events = s->events_local.max,
+                .last_high_events = s->events_local.high,
                 .last_oom_kill = s->events.oom_kill,
         };
         return st;
@@ -342,7 +342,7 @@ static void test_decide_max_kills_at_once(void **state) {
         s.same_mm = fake_same_mm;
         s.same_mm_userdata = &g;
         st = fresh_state(&s);
-        s.events.max = 3;
+        s.events_local.max = 3;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.reason, KILL_REASON_MAX);
@@ -356,6 +356,27 @@ static void test_decide_max_kills_at_once(void **state) {
         assert_string_equal(kill_reason_to_string(d.reason), "max");
 }
 
+static void test_decide_descendant_limit_is_not_ours(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 90, APP), task(201, "vim", 20, SCOPE) };
+        slice_snapshot s = snap(t, 2, 110 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* A service of alice's with MemoryMax=100M of its own hits it: the
+         * hierarchical max rises, the slice's own does not. */
+        st = fresh_state(&s);
+        s.events.max = 7;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        /* The kernel's OOM kill in there is still reported. */
+        s.events.oom_kill = 1;
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.kernel_oom_kills, 1);
+        assert_int_equal(d.action, DECISION_NONE);
+}
+
 static void test_decide_first_call_is_baseline(void **state) {
         user_config uc = uc_base();
         policy_task t[] = { task(200, "hog", 450, APP) };
@@ -365,7 +386,7 @@ static void test_decide_first_call_is_baseline(void **state) {
         (void) state;
 
         /* Counters from before memgov watched are no reason to kill. */
-        s.events.max = 40;
+        s.events_local.max = 40;
         s.events.oom_kill = 2;
         policy_decide(&s, &uc, SEC, &st, 10 * SEC, &d);
         assert_int_equal(d.action, DECISION_NONE);
@@ -482,7 +503,7 @@ static void test_decide_throttle_deadline(void **state) {
 
         uc.pressure_some = 0;   /* only the deadline can act here */
         st = fresh_state(&s);
-        s.events.high = 10;
+        s.events_local.high = 10;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(st.throttled_since, 100 * SEC);
         assert_int_equal(d.action, DECISION_WARN);   /* 450 of 500 MiB: past 80% */
@@ -496,7 +517,7 @@ static void test_decide_throttle_deadline(void **state) {
 
         /* Dipping under MemoryHigh resets the clock. */
         st = fresh_state(&s);
-        s.events.high = 20;
+        s.events_local.high = 20;
         policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
         s.memory.current = 390 * MiB;
         policy_decide(&s, &uc, SEC, &st, 210 * SEC, &d);
@@ -505,7 +526,7 @@ static void test_decide_throttle_deadline(void **state) {
         /* ThrottleDeadline=infinity never acts. */
         uc.throttle_deadline = USEC_INFINITY;
         s.memory.current = 450 * MiB;
-        s.events.high = 30;
+        s.events_local.high = 30;
         st = fresh_state(&s);
         policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
         policy_decide(&s, &uc, SEC, &st, 900 * SEC, &d);
@@ -521,16 +542,16 @@ static void test_decide_cooldown(void **state) {
         (void) state;
 
         st = fresh_state(&s);
-        s.events.max = 1;
+        s.events_local.max = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         st.last_kill = 100 * SEC;
-        s.events.max = 2;
+        s.events_local.max = 2;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.in_cooldown);
         assert_non_null(strstr(d.reason_text, "Cooldown="));
-        s.events.max = 3;
+        s.events_local.max = 3;
         policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_false(d.in_cooldown);
@@ -547,7 +568,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
         /* max and oom_kill rose together: the kernel answered the limit
          * already; taking another task would hit a bystander. */
         st = fresh_state(&s);
-        s.events.max = 1;
+        s.events_local.max = 1;
         s.events.oom_kill = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
@@ -557,7 +578,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* The kernel's victim is still dying and holds most of the slice. */
         t[0].task.exiting = true;
-        s.events.max = 2;
+        s.events_local.max = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.stand_down);
         assert_int_equal(d.dying_pid, 200);
@@ -565,7 +586,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* Once its memory is gone (a zombie holds none), the next max event acts. */
         t[0].task.rss_bytes = 0;
-        s.events.max = 3;
+        s.events_local.max = 3;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 201);
@@ -573,7 +594,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* A small exiting task does not hold the decision back. */
         t[0].task.rss_bytes = 1 * MiB;
-        s.events.max = 4;
+        s.events_local.max = 4;
         policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
 }
@@ -588,7 +609,7 @@ static void test_decide_no_victim(void **state) {
 
         t[0].task.oom_score_adj = -1000;
         st = fresh_state(&s);
-        s.events.max = 1;
+        s.events_local.max = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.no_victim);
@@ -597,7 +618,7 @@ static void test_decide_no_victim(void **state) {
         assert_int_equal(st.last_kill, 0);
 
         s.n_tasks = 0;
-        s.events.max = 2;
+        s.events_local.max = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.no_victim);
 }
@@ -617,7 +638,7 @@ static void test_decide_cgroup_scope(void **state) {
 
         uc.kill_scope = KILL_SCOPE_CGROUP;
         st = fresh_state(&s);
-        s.events.max = 1;
+        s.events_local.max = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL_CGROUP);
         assert_string_equal(d.cgroup, APP);
@@ -628,7 +649,7 @@ static void test_decide_cgroup_scope(void **state) {
         s.n_tasks = 4;
         s.memory.current = 495 * MiB;
         st = fresh_state(&s);
-        s.events.max = 2;
+        s.events_local.max = 2;
         policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 202);
@@ -714,26 +735,26 @@ static void test_recovered(void **state) {
         slice_state st = { .initialized = true, .last_max_events = 5 };
         (void) state;
 
-        assert_false(policy_recovered(&m, &e, &uc, &st));
+        assert_false(policy_recovered(&m, &e, &e, &uc, &st));
         m.current = 300 * MiB;
-        assert_true(policy_recovered(&m, &e, &uc, &st));
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         e.max = 6;
-        assert_false(policy_recovered(&m, &e, &uc, &st));
+        assert_false(policy_recovered(&m, &e, &e, &uc, &st));
         /* The kernel killed since the decision: nothing left for us to do. */
         m.current = 410 * MiB;
         e.oom_kill = 1;
-        assert_true(policy_recovered(&m, &e, &uc, &st));
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         e.oom_kill = 0;
         m.current = 300 * MiB;
         /* No MemoryHigh: the last warning level stands in for the budget. */
         e.max = 5;
         m.high = BYTES_INFINITY;
         m.current = 480 * MiB;
-        assert_false(policy_recovered(&m, &e, &uc, &st));
+        assert_false(policy_recovered(&m, &e, &e, &uc, &st));
         m.current = 400 * MiB;
-        assert_true(policy_recovered(&m, &e, &uc, &st));
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         m.max = BYTES_INFINITY;
-        assert_true(policy_recovered(&m, &e, &uc, &st));
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
 }
 
 static void test_next_sample(void **state) {
@@ -773,6 +794,7 @@ int main(void) {
                 cmocka_unit_test(test_ties),
                 cmocka_unit_test(test_protected_ranked_last),
                 cmocka_unit_test(test_decide_max_kills_at_once),
+                cmocka_unit_test(test_decide_descendant_limit_is_not_ours),
                 cmocka_unit_test(test_decide_first_call_is_baseline),
                 cmocka_unit_test(test_decide_sustained_pressure),
                 cmocka_unit_test(test_decide_pressure_gap_resets),

@@ -65,6 +65,8 @@ static void test_take_tasks(void **state) {
         assert_string_equal(s.slice.cgroup, SLICE);
         assert_int_equal(s.slice.memory.current, 419430400);
         assert_int_equal(s.slice.events.high, 12);
+        /* No memory.events.local (before 5.2): the hierarchical counts stand in. */
+        assert_int_equal(s.slice.events_local.high, 12);
         assert_true(s.slice.pressure.some.avg10 > 29.9);
         assert_true(s.slice.mem_total == 8388608ULL * 1024);
         assert_int_equal(s.slice.n_tasks, 2);
@@ -80,9 +82,14 @@ static void test_take_memory_only(void **state) {
         fixture *f = *state;
         snapshot s;
 
+        tmptree_write(f->cgroot, SLICE "/memory.events.local", "low 0\nhigh 3\nmax 1\noom 0\noom_kill 0\n");
+
         assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), 0);
         assert_int_equal(s.slice.n_tasks, 0);
         assert_int_equal(s.slice.memory.max, 524288000);
+        assert_int_equal(s.slice.events_local.high, 3);
+        assert_int_equal(s.slice.events_local.max, 1);
+        assert_int_equal(s.slice.events.high, 12);
         snapshot_done(&s);
 }
 
