@@ -81,7 +81,14 @@ else
   log "the kernel won the race"
   assert_eq "$HOG" "$(mg_field kernel-oom-kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "MEMGOV_VICTIM_PID of the report"
 fi
-assert_eq 1 "$((ours + kernel))" "kills in total (memgovd's $ours + the kernel's $kernel)"
+# memgovd's SIGKILL and the kernel's OOM kill can land on the hog in the
+# same instant: then both name the same process, and nothing else died.
+if ((ours == 1 && kernel == 1)); then
+  log "memgovd and the kernel both acted at once, on the same task"
+  assert_eq "$HOG" "$(mg_field kernel-oom-kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "the kernel's victim is memgovd's"
+else
+  assert_eq 1 "$((ours + kernel))" "kills in total (memgovd's $ours + the kernel's $kernel)"
+fi
 assert_eq "$kernel" "$reported" "every kernel OOM kill is reported"
 assert_untouched bystander
 
