@@ -149,7 +149,7 @@ static void print_memory(const snapshot *s, const user_config *uc) {
         printf("  pressure avg10: some %.2f%%, full %.2f%% (PressureSome=%u.%02u%%)\n", s->slice.pressure.some.avg10,
                s->slice.pressure.full.avg10, uc->pressure_some / 100, uc->pressure_some % 100);
         for (size_t i = 0; i < uc->n_warn && m->max != BYTES_INFINITY; i++) {
-                uint64_t level = m->max / 10000 * uc->warn[i];
+                uint64_t level = policy_warn_level_bytes(uc, m->max, i);
                 printf("  warning at %u%%: %s, %s\n", uc->warn[i] / 100, format_bytes(lvl, sizeof lvl, level),
                        m->current >= level ? "crossed" : "not reached");
         }

@@ -269,7 +269,7 @@ static bool under_pressure(const slice_snapshot *s, const user_config *uc, usec_
         return false;
 }
 
-static uint64_t level_bytes(const user_config *uc, uint64_t max, size_t i) {
+uint64_t policy_warn_level_bytes(const user_config *uc, uint64_t max, size_t i) {
         return max / 10000 * uc->warn[i] + max % 10000 * uc->warn[i] / 10000;
 }
 
@@ -282,7 +282,7 @@ static void decide_warn(const slice_snapshot *s, const user_config *uc, slice_st
                 return;
 
         for (size_t i = 0; i < uc->n_warn && i < CONFIG_MAX_WARN; i++) {
-                uint64_t level = level_bytes(uc, m->max, i);
+                uint64_t level = policy_warn_level_bytes(uc, m->max, i);
                 unsigned rearm = uc->warn[i] > POLICY_WARN_HYSTERESIS ? uc->warn[i] - POLICY_WARN_HYSTERESIS : 0;
 
                 if (m->current >= level)
@@ -540,7 +540,7 @@ usec_t policy_next_sample(const cgfs_memory *m, const user_config *uc) {
                 return 30 * USEC_PER_SEC;
 
         for (size_t i = 0; i < uc->n_warn; i++) {
-                uint64_t level = level_bytes(uc, m->max, i);
+                uint64_t level = policy_warn_level_bytes(uc, m->max, i);
                 if (m->current < level) {
                         next = level;
                         break;

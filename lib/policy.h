@@ -146,6 +146,9 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
  * leads to a kill in a slice over its budget. */
 bool policy_over_budget(const cgfs_memory *m, const user_config *uc);
 
+/* Warn level I of UC in bytes of MAX, rounded as the policy compares it. */
+uint64_t policy_warn_level_bytes(const user_config *uc, uint64_t max, size_t i);
+
 /* The re-check just before a kill, on a fresh read: true when the kill is
  * no longer due. The slice recovered (usage back under MemoryHigh, or under
  * the last warn level when there is no MemoryHigh, and no new max event), or
