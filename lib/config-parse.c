@@ -88,7 +88,8 @@ static int lookup(const char *const *table, size_t n, const char *s) {
         }
 
 STRING_TABLE(policy_kind, _POLICY_MAX,
-             [POLICY_RSS] = "rss", [POLICY_RUNTIME] = "runtime", [POLICY_BADNESS] = "badness")
+             [POLICY_RSS] = "rss", [POLICY_RUNTIME] = "runtime", [POLICY_BADNESS] = "badness",
+             [POLICY_GROWTH] = "growth")
 STRING_TABLE(kill_scope, _KILL_SCOPE_MAX,
              [KILL_SCOPE_PROCESS] = "process", [KILL_SCOPE_CGROUP] = "cgroup")
 
@@ -252,7 +253,7 @@ static const config_key defaults_keys[] = {
         DEFAULTS_KEY("ThrottleDeadline", parse_duration_value, throttle_deadline, UC_THROTTLE_DEADLINE,
                      .min = 1, .max = USEC_INFINITY, .why = "must be more than 0; use infinity to turn it off"),
         DEFAULTS_KEY("Policy", parse_enum_value, policy, UC_POLICY,
-                     ENUM(policy_kind, "expected rss, runtime or badness")),
+                     ENUM(policy_kind, "expected rss, runtime, badness or growth")),
         DEFAULTS_KEY("KillScope", parse_enum_value, kill_scope, UC_KILL_SCOPE,
                      ENUM(kill_scope, "expected process or cgroup")),
         DEFAULTS_KEY("KillGrace", parse_duration_value, kill_grace, UC_KILL_GRACE, FINITE),

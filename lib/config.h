@@ -19,6 +19,7 @@ typedef enum policy_kind {
         POLICY_RSS,
         POLICY_RUNTIME,
         POLICY_BADNESS,
+        POLICY_GROWTH,                 /* what grew within the observation window, then badness */
         _POLICY_MAX,
 } policy_kind;
 

@@ -429,8 +429,8 @@ static void test_bad_other_values(_unused_ void **state) {
                 { "Warn=80%,101%", "level '101%' is not a percentage from 1% to 100%" },
                 { "Warn=80%;95%", "level '80%;95%' is not a percentage from 1% to 100%" },
                 { "Warn=1% 2% 3% 4% 5% 6% 7% 8% 9%", "at most 8 distinct levels" },
-                { "Policy=oom", "expected rss, runtime or badness" },
-                { "Policy=RSS", "expected rss, runtime or badness" },
+                { "Policy=oom", "expected rss, runtime, badness or growth" },
+                { "Policy=RSS", "expected rss, runtime, badness or growth" },
                 { "KillScope=user", "expected process or cgroup" },
         };
         static const char *const g[][2] = {
@@ -575,7 +575,7 @@ static void test_every_error_reported(_unused_ void **state) {
         tmptree_write(root, "groups.d/g.conf", "KillScope=user\nWarn=0%\n");
         tmptree_write(root, "users.d/u.conf", "\n\nKillGrace=5x\n");
         LOAD_FAILS("memgov.conf:2: Invalid MemoryMax= value '12Q': " BYTES_WHY,
-                   "memgov.conf:4: Invalid Policy= value 'oom': expected rss, runtime or badness",
+                   "memgov.conf:4: Invalid Policy= value 'oom': expected rss, runtime, badness or growth",
                    "memgov.conf.d/a.conf:2: Invalid DryRun= value 'maybe': expected yes or no",
                    "memgov.conf.d/b.conf:2: Unknown key 'Foo' in section [Defaults]",
                    "groups.d/g.conf:1: Invalid KillScope= value 'user': expected process or cgroup",

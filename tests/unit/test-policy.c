@@ -322,11 +322,32 @@ static slice_state fresh_state(const slice_snapshot *s) {
                 .last_max_events = s->events_local.max,
                 .last_high_events = s->events_local.high,
                 .last_oom_kill = s->events.oom_kill,
+                .last_oom = s->events_local.oom,
         };
         return st;
 }
 
-static void test_decide_max_kills_at_once(void **state) {
+static void test_decide_max_alone_is_no_evidence(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP), task(202, "vim", 20, SCOPE) };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* The kernel counts max before it reclaims: with swap or dirty
+         * cache, usage reaches MemoryMax without any OOM. No stalls, no kill. */
+        uc.throttle_deadline = USEC_INFINITY;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.events_local.max += 50;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+                assert_int_equal(d.reason, KILL_REASON_NONE);
+        }
+}
+
+static void test_decide_oom_kills_at_once(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
                 task(200, "hog", 450, APP),
@@ -342,18 +363,27 @@ static void test_decide_max_kills_at_once(void **state) {
         s.same_mm = fake_same_mm;
         s.same_mm_userdata = &g;
         st = fresh_state(&s);
-        s.events_local.max = 3;
+        /* An OOM in progress: the slice's oom rose, the kernel killed nothing yet. */
+        s.events_local.oom = 1;
+        s.events_local.max = 9;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
-        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_int_equal(d.reason, KILL_REASON_OOM);
         assert_int_equal(d.signal, SIGKILL);
         assert_int_equal(d.n_pids, 2);
         assert_int_equal(d.pids[0], 201);          /* equal score: the younger first */
         assert_int_equal(d.pids[1], 200);
-        assert_non_null(strstr(d.reason_text, "hard limit"));
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.victims[0].first_pid, 0);
+        assert_int_equal(d.victims[0].n_pids, 2);
+        assert_non_null(strstr(d.reason_text, "out of memory"));
         /* The caller records the kill once it happened. */
         assert_int_equal(st.last_kill, 0);
-        assert_string_equal(kill_reason_to_string(d.reason), "max");
+        assert_int_equal(st.last_oom, 1);
+        assert_string_equal(kill_reason_to_string(d.reason), "oom");
+        /* Once seen, the same count is no news. */
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.reason, KILL_REASON_NONE);
 }
 
 static void test_decide_descendant_limit_is_not_ours(void **state) {
@@ -542,16 +572,16 @@ static void test_decide_cooldown(void **state) {
         (void) state;
 
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         st.last_kill = 100 * SEC;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.in_cooldown);
         assert_non_null(strstr(d.reason_text, "Cooldown="));
-        s.events_local.max = 3;
+        s.events_local.oom = 3;
         policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_false(d.in_cooldown);
@@ -568,7 +598,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
         /* max and oom_kill rose together: the kernel answered the limit
          * already; taking another task would hit a bystander. */
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         s.events.oom_kill = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
@@ -578,7 +608,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* The kernel's victim is still dying and holds most of the slice. */
         t[0].task.exiting = true;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.stand_down);
         assert_int_equal(d.dying_pid, 200);
@@ -586,7 +616,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* Once its memory is gone (a zombie holds none), the next max event acts. */
         t[0].task.rss_bytes = 0;
-        s.events_local.max = 3;
+        s.events_local.oom = 3;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 201);
@@ -594,7 +624,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* A small exiting task does not hold the decision back. */
         t[0].task.rss_bytes = 1 * MiB;
-        s.events_local.max = 4;
+        s.events_local.oom = 4;
         policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
 }
@@ -609,16 +639,16 @@ static void test_decide_no_victim(void **state) {
 
         t[0].task.oom_score_adj = -1000;
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.no_victim);
-        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_int_equal(d.reason, KILL_REASON_OOM);
         assert_non_null(strstr(d.reason_text, "every task is protected"));
         assert_int_equal(st.last_kill, 0);
 
         s.n_tasks = 0;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.no_victim);
 }
@@ -638,7 +668,7 @@ static void test_decide_cgroup_scope(void **state) {
 
         uc.kill_scope = KILL_SCOPE_CGROUP;
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL_CGROUP);
         assert_string_equal(d.cgroup, APP);
@@ -649,7 +679,7 @@ static void test_decide_cgroup_scope(void **state) {
         s.n_tasks = 4;
         s.memory.current = 495 * MiB;
         st = fresh_state(&s);
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 202);
@@ -738,16 +768,19 @@ static void test_recovered(void **state) {
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
         m.current = 300 * MiB;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+        /* A max event is no OOM: under budget is recovered. */
         e.max = 6;
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+        /* An OOM in the slice since the decision is not. */
+        e.oom = 1;
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
+        e.oom = 0;
         /* The kernel killed since the decision: nothing left for us to do. */
         m.current = 410 * MiB;
         e.oom_kill = 1;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         e.oom_kill = 0;
-        m.current = 300 * MiB;
         /* No MemoryHigh: the last warning level stands in for the budget. */
-        e.max = 5;
         m.high = BYTES_INFINITY;
         m.current = 480 * MiB;
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
@@ -755,6 +788,34 @@ static void test_recovered(void **state) {
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         m.max = BYTES_INFINITY;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+}
+
+static void test_recovered_by_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        slice_snapshot s = snap(NULL, 0, 400 * MiB);
+        slice_state st = { .initialized = true };
+        (void) state;
+
+        /* The decision's own definition: usage at MemoryHigh, but cache. */
+        s.has_stat = true;
+        s.stat = (cgfs_memory_stat) {
+                .anon = 100 * MiB, .file = 300 * MiB, .active_file = 100 * MiB, .inactive_file = 200 * MiB,
+                .active_anon = 100 * MiB, .present = CGFS_STAT_HAS_LRU,
+        };
+        assert_true(policy_snapshot_recovered(&s, &uc, &st));
+        /* The cache thrashing, as the decision saw: it counts. */
+        st.file_thrashing = true;
+        assert_false(policy_snapshot_recovered(&s, &uc, &st));
+        st.file_thrashing = false;
+        /* Mostly anon without swap: not recovered. */
+        s.stat.anon = s.stat.active_anon = 390 * MiB;
+        s.stat.file = s.stat.inactive_file = 10 * MiB;
+        s.stat.active_file = 0;
+        assert_false(policy_snapshot_recovered(&s, &uc, &st));
+        /* The same anon with free swap to go to: recovered. */
+        s.swap_total = 1 * GiB;
+        s.swap_free = 1 * GiB;
+        assert_true(policy_snapshot_recovered(&s, &uc, &st));
 }
 
 static void test_next_sample(void **state) {
@@ -793,7 +854,8 @@ int main(void) {
                 cmocka_unit_test(test_login_chain_hog),
                 cmocka_unit_test(test_ties),
                 cmocka_unit_test(test_protected_ranked_last),
-                cmocka_unit_test(test_decide_max_kills_at_once),
+                cmocka_unit_test(test_decide_max_alone_is_no_evidence),
+                cmocka_unit_test(test_decide_oom_kills_at_once),
                 cmocka_unit_test(test_decide_descendant_limit_is_not_ours),
                 cmocka_unit_test(test_decide_first_call_is_baseline),
                 cmocka_unit_test(test_decide_sustained_pressure),
@@ -808,6 +870,7 @@ int main(void) {
                 cmocka_unit_test(test_decide_warn_levels),
                 cmocka_unit_test(test_decide_warn_jump),
                 cmocka_unit_test(test_recovered),
+                cmocka_unit_test(test_recovered_by_unreclaimable),
                 cmocka_unit_test(test_next_sample),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
