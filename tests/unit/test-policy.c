@@ -553,14 +553,24 @@ static void test_decide_throttle_deadline(void **state) {
         policy_decide(&s, &uc, SEC, &st, 210 * SEC, &d);
         assert_int_equal(st.throttled_since, 0);
 
-        /* ThrottleDeadline=infinity never acts. */
-        uc.throttle_deadline = USEC_INFINITY;
+        /* ThrottleDeadline=infinity never acts, though the clock runs: a
+         * 1 s deadline on the same state would. */
         s.memory.current = 450 * MiB;
-        s.events_local.high = 30;
         st = fresh_state(&s);
+        s.events_local.high = 30;
+        uc.throttle_deadline = USEC_INFINITY;
         policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
+        assert_int_equal(st.throttled_since, 300 * SEC);
         policy_decide(&s, &uc, SEC, &st, 900 * SEC, &d);
+        assert_int_equal(st.throttled_since, 300 * SEC);
         assert_int_not_equal(d.action, DECISION_KILL);
+        {
+                slice_state copy = st;
+                uc.throttle_deadline = SEC;
+                policy_decide(&s, &uc, SEC, &copy, 901 * SEC, &d);
+                assert_int_equal(d.action, DECISION_KILL);
+                assert_int_equal(d.reason, KILL_REASON_DEADLINE);
+        }
 }
 
 static void test_decide_cooldown(void **state) {
@@ -758,6 +768,258 @@ static void test_decide_warn_jump(void **state) {
         assert_int_equal(d.action, DECISION_NONE);
 }
 
+#define STAT_ALL (CGFS_STAT_HAS_KERNEL | CGFS_STAT_HAS_LRU | CGFS_STAT_HAS_ACTIVATE | CGFS_STAT_HAS_PGSTEAL)
+#define PAGES(b) ((b) / 4096)
+
+/* memory.stat of a slice at 400 MiB: ANON of anon, the rest page cache. */
+static cgfs_memory_stat stat_of(uint64_t anon, uint64_t cache) {
+        return (cgfs_memory_stat) {
+                .anon = anon, .active_anon = anon, .file = cache, .inactive_file = cache,
+                .present = STAT_ALL,
+        };
+}
+
+static void test_decide_copy_is_never_killed(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "dd", 2, SCOPE), task(100, "bash", 4, SCOPE) };
+        slice_snapshot s = snap(t, 2, 401 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* dd fills the slice with page cache: at MemoryHigh, throttled,
+         * stalling in reclaim and writeback, and making progress. */
+        s.has_stat = true;
+        s.stat = stat_of(6 * MiB, 390 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 1000;
+                s.events_local.max += 3;
+                s.stat.pgsteal += PAGES(30 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_equal(d.action, DECISION_NONE);     /* no kill and no warning: it is cache */
+                assert_int_equal(st.pressure_since, 0);
+                assert_int_equal(st.throttled_since, 0);
+        }
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_YES);
+        assert_int_equal(d.usage.total, 401 * MiB);
+        assert_int_equal(d.usage.cache, 390 * MiB);
+        assert_int_equal(d.usage.unreclaimable, 11 * MiB);
+
+        /* Writeback stuck (a dead NFS server): no progress, but killing frees
+         * nothing reclaim could not; the deadline does not fire on cache. */
+        for (usec_t now = 161 * SEC; now <= 240 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 1000;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_NONE);
+        assert_true(st.throttled_since > 0);
+}
+
+static void test_decide_pressure_needs_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 380, APP), task(201, "vim", 10, SCOPE) };
+        slice_snapshot s = snap(t, 2, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* A hog without swap: 380 MiB anon, 15 MiB of cache it needs. */
+        s.has_stat = true;
+        s.stat = stat_of(380 * MiB, 15 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+        assert_int_equal(d.signal, SIGTERM);
+        assert_int_equal(d.pids[0], 200);
+        assert_non_null(strstr(d.reason_text, "400M used, 15M of it cache"));
+
+        /* Half anon, half cache that is not thrashing: the stalls are reclaim
+         * doing its job, not a reason to kill. */
+        s.stat = stat_of(200 * MiB, 195 * MiB);
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 230 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        /* The same cache thrashing (refaults activated at 1/16 of it a
+         * second): the kernel cannot keep it, it counts, and it kills. */
+        for (usec_t now = 231 * SEC; now <= 240 * SEC && d.action != DECISION_KILL; now += SEC) {
+                s.psi_event_at = now;
+                s.stat.workingset_activate_file += PAGES(20 * MiB);
+                s.stat.workingset_refault_file += PAGES(20 * MiB);
+                s.stat.pgsteal += PAGES(20 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_true(st.file_thrashing);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+}
+
+static void test_decide_deadline_is_time_without_progress(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 390, APP) };
+        slice_snapshot s = snap(t, 1, 410 * MiB);
+        slice_state st;
+        policy_decision d;
+        usec_t now;
+        (void) state;
+
+        uc.pressure_some = 0;   /* only the deadline can act */
+        s.has_stat = true;
+        s.stat = stat_of(395 * MiB, 10 * MiB);
+        st = fresh_state(&s);
+        /* The first sample is the reference: no verdict yet, no clock. */
+        s.events_local.high = 10;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_UNKNOWN);
+        assert_int_equal(st.throttled_since, 0);
+        /* Reclaim makes progress (swapping out, say): the clock stays off. */
+        for (now = 101 * SEC; now <= 140 * SEC; now += SEC) {
+                s.events_local.high += 10;
+                s.stat.pgsteal += PAGES(8 * MiB);
+                s.stat.workingset_refault_anon += PAGES(3 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_equal(st.throttled_since, 0);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        /* What it reclaims comes straight back: no progress from here on. */
+        s.events_local.high += 10;
+        s.stat.pgsteal += PAGES(8 * MiB);
+        s.stat.workingset_refault_anon += PAGES(5 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 141 * SEC, &d);
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_NONE);
+        assert_int_equal(st.throttled_since, 141 * SEC);
+        policy_decide(&s, &uc, SEC, &st, 160 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        policy_decide(&s, &uc, SEC, &st, 161 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_DEADLINE);
+        assert_non_null(strstr(d.reason_text, "without progress"));
+
+        /* Progress in between restarts the count. */
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        s.events_local.high += 10;
+        policy_decide(&s, &uc, SEC, &st, 201 * SEC, &d);
+        assert_int_equal(st.throttled_since, 201 * SEC);
+        s.stat.pgsteal += PAGES(8 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 215 * SEC, &d);
+        assert_int_equal(st.throttled_since, 0);
+}
+
+static void test_decide_swap_within_allowance(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "sim", 390, APP), task(201, "vim", 10, SCOPE) };
+        slice_snapshot s = snap(t, 2, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        usec_t now;
+        (void) state;
+
+        /* 1 GiB of swap, MemorySwapMax=300M: the job swaps out as it grows
+         * and gets on with its work. Stalls, at MemoryHigh, left alone. */
+        s.swap_total = 1 * GiB;
+        s.swap_free = 800 * MiB;
+        s.memory.swap_max = 300 * MiB;
+        s.memory.swap_current = 100 * MiB;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 8 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 100;
+                s.stat.pgsteal += PAGES(2 * MiB);
+                s.memory.swap_current += 2 * MiB;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        assert_true(d.usage.swappable > 300 * MiB);
+        assert_int_equal(st.throttled_since, 0);
+
+        /* The allowance is used up and what it swaps out it swaps straight
+         * back in: thrashing, acted on within PressureDuration. */
+        s.memory.swap_current = 299 * MiB;
+        for (now = 161 * SEC; now <= 175 * SEC && d.action != DECISION_KILL; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 100;
+                s.stat.pgsteal += PAGES(2 * MiB);
+                s.stat.workingset_refault_anon += PAGES(2 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+        assert_int_equal(d.pids[0], 200);
+        assert_true(now - SEC <= 161 * SEC + uc.pressure_duration);
+        assert_int_equal(d.usage.swappable, 0);
+}
+
+static void test_decide_warn_on_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "tar", 5, APP) };
+        slice_snapshot s = snap(t, 1, 480 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* 96% of MemoryMax, nearly all of it cache: nothing to warn about. */
+        s.memory.high = BYTES_INFINITY;
+        s.has_stat = true;
+        s.stat = stat_of(10 * MiB, 465 * MiB);
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        /* Anon past 80%: warned, with total and cache side by side. */
+        s.stat = stat_of(410 * MiB, 65 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 0);
+        assert_non_null(strstr(d.reason_text, "unreclaimable usage 415M reached 80% of MemoryMax=500M"));
+        assert_non_null(strstr(d.reason_text, "480M used, 65M of it cache"));
+}
+
+static void test_decide_warn_rearm_needs_hysteresis(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 100, APP) };
+        slice_snapshot s = snap(t, 1, 490 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        s.memory.high = BYTES_INFINITY;
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+        /* Dipping under 95% but not under 93% re-arms nothing, however
+         * long: usage hovering at a level is warned once. */
+        s.memory.current = 470 * MiB;             /* 94% */
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_int_equal(st.warned, 3);
+        s.memory.current = 490 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        /* Under 93% re-arms 95% only; back over it, a minute later, warns again. */
+        s.memory.current = 460 * MiB;             /* 92% */
+        policy_decide(&s, &uc, SEC, &st, 301 * SEC, &d);
+        assert_int_equal(st.warned, 1);
+        s.memory.current = 490 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 400 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+}
+
 static void test_recovered(void **state) {
         user_config uc = uc_base();
         cgfs_memory m = { .current = 410 * MiB, .high = 400 * MiB, .max = 500 * MiB };
@@ -869,6 +1131,12 @@ int main(void) {
                 cmocka_unit_test(test_decide_cgroup_scope),
                 cmocka_unit_test(test_decide_warn_levels),
                 cmocka_unit_test(test_decide_warn_jump),
+                cmocka_unit_test(test_decide_copy_is_never_killed),
+                cmocka_unit_test(test_decide_pressure_needs_unreclaimable),
+                cmocka_unit_test(test_decide_deadline_is_time_without_progress),
+                cmocka_unit_test(test_decide_swap_within_allowance),
+                cmocka_unit_test(test_decide_warn_on_unreclaimable),
+                cmocka_unit_test(test_decide_warn_rearm_needs_hysteresis),
                 cmocka_unit_test(test_recovered),
                 cmocka_unit_test(test_recovered_by_unreclaimable),
                 cmocka_unit_test(test_next_sample),
