@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -1020,6 +1021,234 @@ static void test_decide_warn_rearm_needs_hysteresis(void **state) {
         assert_int_equal(d.warn_level, 1);
 }
 
+static void test_growth_ranks_what_grew(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(150, "vim", 30, SCOPE),       /* the editor, unchanged since before the build */
+                task(151, "make", 5, SCOPE),
+                task(300, "cc1", 20, SCOPE),       /* workers: seen small at the baseline... */
+                task(301, "cc1", 20, SCOPE),
+                task(302, "cc1", 1, SCOPE),
+        };
+        slice_snapshot s = snap(t, 5, 380 * MiB);
+        policy_history h = {};
+        policy_candidate r[8];
+        (void) state;
+
+        t[0].task.start_time = 1;
+        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
+        s.n_tasks = 3;                       /* only vim, make and one worker are seen at 105 s */
+        assert_int_equal(policy_observe_tasks(&h, &s, 105 * SEC), 0);
+        s.n_tasks = 5;
+        /* Now: the workers at 28-40 MiB, one new worker (303) from nothing. */
+        policy_task now[] = {
+                t[0], t[1], t[2], t[3], t[4], task(303, "cc1", 28, SCOPE),
+        };
+        now[2].task.rss_bytes = 40 * MiB;
+        now[3].task.rss_bytes = 38 * MiB;
+        now[4].task.rss_bytes = 29 * MiB;
+        s.tasks = now;
+        s.n_tasks = 6;
+        s.history = &h;
+        assert_int_equal(policy_observe_tasks(&h, &s, 130 * SEC), 0);
+
+        /* The editor is the largest task; by growth it goes last. */
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 300);
+        now[0].task.rss_bytes = 45 * MiB;
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 150);
+        assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 150);
+        policy_rank(&s, &uc, POLICY_GROWTH, r);
+        assert_int_equal(s.tasks[r[0].index].task.pid, 302);      /* 1 -> 29 MiB */
+        assert_true(r[0].score == (int64_t) (28 * MiB));
+        /* 303 grew 28 MiB from nothing, as did 302: ties go by badness, 302 is bigger. */
+        assert_int_equal(s.tasks[r[1].index].task.pid, 303);
+        assert_true(r[1].score == (int64_t) (28 * MiB));
+        assert_true(r[1].tiebreak < r[0].tiebreak);
+        assert_int_equal(s.tasks[r[2].index].task.pid, 300);      /* 20 -> 40 */
+        assert_int_equal(s.tasks[r[3].index].task.pid, 301);      /* 20 -> 38 */
+        assert_int_equal(s.tasks[r[4].index].task.pid, 150);      /* 30 -> 45 */
+        assert_true(r[4].score == (int64_t) (15 * MiB));
+        assert_int_equal(s.tasks[r[5].index].task.pid, 151);      /* 0 */
+        assert_true(r[5].score == 0);
+        now[0].task.rss_bytes = 30 * MiB;
+        policy_rank(&s, &uc, POLICY_GROWTH, r);
+        /* Equal growth (none): badness decides, the larger vim first. */
+        assert_int_equal(s.tasks[r[4].index].task.pid, 150);
+        assert_int_equal(s.tasks[r[5].index].task.pid, 151);
+        assert_true(r[4].tiebreak > r[5].tiebreak);
+
+        /* A recycled pid is a new task: it grew from nothing. */
+        now[2].task.start_time = 999;
+        assert_true(policy_growth(&s, 2, 130 * SEC) == (int64_t) (40 * MiB));
+        /* Past the window the baseline moves to the next observation. */
+        assert_true(policy_growth(&s, 3, 100 * SEC + GROWTH_WINDOW_USEC + 1) == (int64_t) (38 * MiB));
+        assert_true(policy_growth(&s, 0, 100 * SEC + GROWTH_WINDOW_USEC + 1) == 0);
+        assert_int_equal(growth_baseline_at(&h, 100 * SEC + GROWTH_WINDOW_USEC + 1), 105 * SEC);
+        /* Without history everything grew from nothing: growth is the footprint. */
+        s.history = NULL;
+        assert_true(policy_growth(&s, 0, 130 * SEC) == (int64_t) (30 * MiB));
+        growth_history_done(&h);
+        assert_int_equal(h.n, 0);
+}
+
+static void test_growth_history_bounds(void **state) {
+        growth_history h = {};
+        growth_entry *e;
+        uint64_t v;
+        (void) state;
+
+        for (usec_t i = 0; i < GROWTH_MAX_OBSERVATIONS + 4; i++) {
+                e = calloc(2, sizeof *e);
+                e[0] = (growth_entry) { .pid = 20, .start_time = 5, .footprint = i };
+                e[1] = (growth_entry) { .pid = 10, .start_time = 5, .footprint = 100 + i };
+                assert_int_equal(growth_record(&h, e, 2, (10 + i) * SEC), 0);
+        }
+        /* Full: the earliest stays as the baseline, the ones after it go. */
+        assert_int_equal(h.n, GROWTH_MAX_OBSERVATIONS);
+        assert_int_equal(h.obs[0].at, 10 * SEC);
+        assert_int_equal(h.obs[1].at, 15 * SEC);
+        assert_true(growth_baseline(&h, 20, 5, 40 * SEC, &v));
+        assert_int_equal(v, 0);
+        assert_true(growth_baseline(&h, 10, 5, 40 * SEC, &v));   /* entries are sorted for lookup */
+        assert_int_equal(v, 100);
+        assert_false(growth_baseline(&h, 30, 5, 40 * SEC, &v));
+        assert_false(growth_baseline(&h, 20, 6, 40 * SEC, &v));
+        /* Time running backwards is refused. */
+        e = calloc(1, sizeof *e);
+        assert_int_equal(growth_record(&h, e, 1, 5 * SEC), -EINVAL);
+        /* Past the window everything expires on the next record. */
+        assert_int_equal(growth_record(&h, NULL, 0, 10 * SEC + 2 * GROWTH_WINDOW_USEC), 0);
+        assert_int_equal(h.n, 1);
+        growth_history_done(&h);
+}
+
+static void test_decide_swarm_in_one_round(void **state) {
+        user_config uc = uc_base();
+        policy_task t[12];
+        slice_snapshot s;
+        slice_state st;
+        policy_decision d;
+        mm_groups g = { 304, 320 };
+        (void) state;
+
+        /* make -j8: eight workers of 40 MiB, a 30 MiB editor, the login
+         * shell; 390 of 400 MiB unreclaimable. The target is 350 MiB. */
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.sid = 100;
+        t[1] = task(150, "vim", 30, SCOPE);
+        for (int i = 0; i < 8; i++)
+                t[2 + i] = task(300 + i, "cc1", 40, SCOPE);
+        t[10] = task(320, "cc1-thread", 40, SCOPE);   /* shares 304's mm */
+        t[11] = task(151, "tmux: server", 6, SCOPE);
+        s = snap(t, 12, 400 * MiB);
+        s.same_mm = fake_same_mm;
+        s.same_mm_userdata = &g;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        s.psi_trigger = true;
+        uc.policy = POLICY_RSS;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        /* 40 MiB over the target: one worker of 40 MiB is enough. */
+        assert_int_equal(d.need, 40 * MiB);
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.frees, 40 * MiB);
+
+        /* 430 MiB of it unreclaimable (MemoryHigh 440M): 430 - 385 = 45 MiB, two workers. */
+        s.memory.high = 440 * MiB;
+        s.memory.current = 440 * MiB;
+        s.stat = stat_of(430 * MiB, 10 * MiB);
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.need, 45 * MiB);
+        assert_int_equal(d.n_victims, 2);
+        assert_int_equal(d.frees, 80 * MiB);
+
+        /* The whole job over budget at once: it takes every worker, the
+         * thread sharing 304's memory with 304, never the editor, bash or tmux. */
+        s.memory.high = 100 * MiB;
+        s.memory.max = 500 * MiB;
+        st = fresh_state(&s);
+        for (usec_t now = 300 * SEC; now <= 305 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.n_victims, 9);     /* 8 workers and the editor: all unprotected tasks */
+        assert_int_equal(d.n_pids, 10);
+        for (size_t i = 0; i < d.n_victims; i++) {
+                const policy_victim *v = &d.victims[i];
+                pid_t pid = s.tasks[v->index].task.pid;
+
+                assert_true(pid != 100 && pid != 151);
+                assert_int_equal(d.pids[v->first_pid], pid);
+                if (pid == 304 || pid == 320) {
+                        assert_int_equal(v->n_pids, 2);
+                        assert_int_equal(d.pids[v->first_pid + 1], pid == 304 ? 320 : 304);
+                } else
+                        assert_int_equal(v->n_pids, 1);
+                if (i > 0)
+                        assert_int_equal(v->first_pid, d.victims[i - 1].first_pid + d.victims[i - 1].n_pids);
+        }
+        assert_int_equal(s.tasks[d.victims[8].index].task.pid, 150);   /* the editor, smallest, last */
+        assert_int_equal(d.victim, d.victims[0].index);
+        assert_non_null(strstr(d.reason_text, "and 8 more"));
+}
+
+static void test_decide_swarm_cgroup_scope(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "w1", 30, APP), task(201, "w2", 30, APP), task(202, "w3", 30, APP),
+                task(300, "w4", 25, SLICE "/user@1001.service/app.slice/other.service"),
+                task(100, "bash", 4, SCOPE),
+                task(101, "scopejob", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 6, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        t[4].task.sid = 100;
+        uc.kill_scope = KILL_SCOPE_CGROUP;
+        uc.policy = POLICY_RSS;
+        s.has_stat = true;
+        s.stat = stat_of(395 * MiB, 3 * MiB);       /* 48 MiB over the 350 MiB target */
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        /* job.service's cgroup frees all three of its workers: one victim. */
+        assert_int_equal(d.action, DECISION_KILL_CGROUP);
+        assert_int_equal(d.n_victims, 1);
+        assert_string_equal(d.victims[0].cgroup, APP);
+        assert_int_equal(d.victims[0].frees, 90 * MiB);
+
+        /* 117 MiB over the target of 280 MiB: then other.service, then the
+         * scope's job alone (the scope holds the login shell: a process kill). */
+        s.memory.high = 320 * MiB;
+        s.memory.current = 400 * MiB;
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.n_victims, 3);
+        assert_string_equal(d.victims[0].cgroup, APP);
+        assert_string_equal(d.victims[1].cgroup, SLICE "/user@1001.service/app.slice/other.service");
+        assert_null(d.victims[2].cgroup);
+        assert_int_equal(d.pids[d.victims[2].first_pid], 101);
+}
+
 static void test_recovered(void **state) {
         user_config uc = uc_base();
         cgfs_memory m = { .current = 410 * MiB, .high = 400 * MiB, .max = 500 * MiB };
@@ -1137,6 +1366,10 @@ int main(void) {
                 cmocka_unit_test(test_decide_swap_within_allowance),
                 cmocka_unit_test(test_decide_warn_on_unreclaimable),
                 cmocka_unit_test(test_decide_warn_rearm_needs_hysteresis),
+                cmocka_unit_test(test_growth_ranks_what_grew),
+                cmocka_unit_test(test_growth_history_bounds),
+                cmocka_unit_test(test_decide_swarm_in_one_round),
+                cmocka_unit_test(test_decide_swarm_cgroup_scope),
                 cmocka_unit_test(test_recovered),
                 cmocka_unit_test(test_recovered_by_unreclaimable),
                 cmocka_unit_test(test_next_sample),
