@@ -1174,7 +1174,7 @@ static void test_decide_swarm_in_one_round(void **state) {
 
         /* The whole job over budget at once: it takes every worker, the
          * thread sharing 304's memory with 304, never the editor, bash or tmux. */
-        s.memory.high = 100 * MiB;
+        s.memory.high = 50 * MiB;     /* more than every unprotected task holds */
         s.memory.max = 500 * MiB;
         st = fresh_state(&s);
         for (usec_t now = 300 * SEC; now <= 305 * SEC; now += SEC) {
@@ -1183,6 +1183,7 @@ static void test_decide_swarm_in_one_round(void **state) {
         }
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.n_victims, 9);     /* 8 workers and the editor: all unprotected tasks */
+        assert_true(d.frees < d.need);
         assert_int_equal(d.n_pids, 10);
         for (size_t i = 0; i < d.n_victims; i++) {
                 const policy_victim *v = &d.victims[i];
