@@ -90,6 +90,8 @@ static int lookup(const char *const *table, size_t n, const char *s) {
 STRING_TABLE(policy_kind, _POLICY_MAX,
              [POLICY_RSS] = "rss", [POLICY_RUNTIME] = "runtime", [POLICY_BADNESS] = "badness",
              [POLICY_GROWTH] = "growth")
+STRING_TABLE(fair_share_kind, _FAIR_SHARE_MAX,
+             [FAIR_SHARE_EQUAL] = "equal", [FAIR_SHARE_BUDGET] = "budget")
 STRING_TABLE(kill_scope, _KILL_SCOPE_MAX,
              [KILL_SCOPE_PROCESS] = "process", [KILL_SCOPE_CGROUP] = "cgroup")
 
@@ -157,7 +159,8 @@ static int parse_enum_value(parse_ctx *ctx, const config_key *k, const char *v, 
         int e = lookup(k->table, k->n_table, v);
 
         /* The enums are ints (no -fshort-enums), and int may alias their unsigned type. */
-        _Static_assert(sizeof(policy_kind) == sizeof(int) && sizeof(kill_scope) == sizeof(int), "enum size");
+        _Static_assert(sizeof(policy_kind) == sizeof(int) && sizeof(kill_scope) == sizeof(int) &&
+                       sizeof(fair_share_kind) == sizeof(int), "enum size");
         if (e < 0)
                 return invalid(ctx, k, v, k->why);
         *(int *) dst = e;
@@ -238,6 +241,11 @@ static const config_key governor_keys[] = {
                      .why = "must be between 500ms and 10s"),
         GOVERNOR_KEY("NotifyUsers", parse_bool_value, notify_users),
         GOVERNOR_KEY("MetricsFile", parse_path_value, metrics_file),
+        GOVERNOR_KEY("ShortageMemoryFloor", parse_share_value, shortage_memory_floor),
+        GOVERNOR_KEY("ShortageSwapFloor", parse_share_value, shortage_swap_floor),
+        GOVERNOR_KEY("ShortagePressure", parse_share_value, shortage_pressure),
+        GOVERNOR_KEY("ShortageDuration", parse_duration_value, shortage_duration, FINITE),
+        GOVERNOR_KEY("FairShare", parse_enum_value, fair_share, ENUM(fair_share_kind, "expected equal or budget")),
 };
 
 static const config_key defaults_keys[] = {
