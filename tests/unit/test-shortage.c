@@ -146,7 +146,7 @@ static void test_decide_picks_furthest_above(void **state) {
         shortage_decide(&m, u, 3, &gc, SEC, &st, 112 * SEC, &d);
         assert_false(d.act);
         assert_non_null(strstr(d.reason_text, "held outside user slices"));
-        u[0].unreclaimable = 340 * MiB;       /* 970 of 1940 MiB in use: half */
+        u[0].unreclaimable = 370 * MiB;       /* 970 of 1940 MiB in use: half */
         shortage_decide(&m, u, 3, &gc, SEC, &st, 112 * SEC, &d);
         assert_true(d.act);
         assert_int_equal(d.user, 0);
