@@ -236,18 +236,27 @@ static int stat_pair(void *ud, const char *key, size_t keylen, uint64_t v) {
         static const struct {
                 const char *name;
                 size_t offset;
+                unsigned present;
         } fields[] = {
-#define F(n) { #n, offsetof(cgfs_memory_stat, n) }
-                F(anon), F(file), F(kernel), F(kernel_stack), F(pagetables), F(shmem), F(sock),
-                F(file_mapped), F(file_dirty), F(file_writeback), F(swapcached), F(pgscan),
-                F(pgsteal), F(pgfault), F(pgmajfault), F(workingset_refault_anon),
-                F(workingset_refault_file),
+#define F(n, p) { #n, offsetof(cgfs_memory_stat, n), p }
+                F(anon, 0), F(file, 0), F(kernel, CGFS_STAT_HAS_KERNEL), F(kernel_stack, 0), F(pagetables, 0),
+                F(sec_pagetables, 0), F(percpu, 0), F(sock, 0), F(vmalloc, 0), F(shmem, 0),
+                F(file_mapped, 0), F(file_dirty, 0), F(file_writeback, 0), F(swapcached, 0),
+                F(inactive_anon, 0), F(active_anon, 0), F(inactive_file, CGFS_STAT_HAS_LRU),
+                F(active_file, CGFS_STAT_HAS_LRU), F(unevictable, 0),
+                F(slab_reclaimable, 0), F(slab_unreclaimable, 0),
+                F(pgscan, 0), F(pgsteal, CGFS_STAT_HAS_PGSTEAL), F(pgfault, 0), F(pgmajfault, 0),
+                F(workingset_refault_anon, 0), F(workingset_refault_file, 0),
+                F(workingset_activate_anon, 0), F(workingset_activate_file, CGFS_STAT_HAS_ACTIVATE),
 #undef F
         };
+        cgfs_memory_stat *s = ud;
 
+        /* Every kernel adds fields (6.12 has twice 6.1's): unknown ones are ignored. */
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
                 if (key_is(key, keylen, fields[i].name)) {
-                        *(uint64_t *) ((char *) ud + fields[i].offset) = v;
+                        *(uint64_t *) ((char *) s + fields[i].offset) = v;
+                        s->present |= fields[i].present;
                         break;
                 }
         return 0;

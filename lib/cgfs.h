@@ -32,11 +32,25 @@ typedef struct cgfs_events {
 } cgfs_events;
 
 typedef struct cgfs_memory_stat {
-        uint64_t anon, file, kernel, kernel_stack, pagetables, shmem, sock;
+        /* Bytes. */
+        uint64_t anon, file, kernel, kernel_stack, pagetables, sec_pagetables, percpu, sock, vmalloc, shmem;
         uint64_t file_mapped, file_dirty, file_writeback, swapcached;
+        uint64_t inactive_anon, active_anon, inactive_file, active_file, unevictable;
+        uint64_t slab_reclaimable, slab_unreclaimable;
+        /* Event counters, in pages or events. */
         uint64_t pgscan, pgsteal, pgfault, pgmajfault;
         uint64_t workingset_refault_anon, workingset_refault_file;
+        uint64_t workingset_activate_anon, workingset_activate_file;
+        /* CGFS_STAT_HAS_*: fields some kernels lack, so absent differs from 0. */
+        unsigned present;
 } cgfs_memory_stat;
+
+enum {
+        CGFS_STAT_HAS_KERNEL     = 1U << 0,   /* "kernel": 5.18+ */
+        CGFS_STAT_HAS_LRU        = 1U << 1,   /* active_file and inactive_file */
+        CGFS_STAT_HAS_ACTIVATE   = 1U << 2,   /* workingset_activate_file: 5.9+ */
+        CGFS_STAT_HAS_PGSTEAL    = 1U << 3,
+};
 
 /* Tasks of a whole subtree, each with the leaf cgroup it was found in. */
 typedef struct cgfs_procs {

@@ -88,7 +88,10 @@ static int lookup(const char *const *table, size_t n, const char *s) {
         }
 
 STRING_TABLE(policy_kind, _POLICY_MAX,
-             [POLICY_RSS] = "rss", [POLICY_RUNTIME] = "runtime", [POLICY_BADNESS] = "badness")
+             [POLICY_RSS] = "rss", [POLICY_RUNTIME] = "runtime", [POLICY_BADNESS] = "badness",
+             [POLICY_GROWTH] = "growth")
+STRING_TABLE(fair_share_kind, _FAIR_SHARE_MAX,
+             [FAIR_SHARE_EQUAL] = "equal", [FAIR_SHARE_BUDGET] = "budget")
 STRING_TABLE(kill_scope, _KILL_SCOPE_MAX,
              [KILL_SCOPE_PROCESS] = "process", [KILL_SCOPE_CGROUP] = "cgroup")
 
@@ -156,7 +159,8 @@ static int parse_enum_value(parse_ctx *ctx, const config_key *k, const char *v, 
         int e = lookup(k->table, k->n_table, v);
 
         /* The enums are ints (no -fshort-enums), and int may alias their unsigned type. */
-        _Static_assert(sizeof(policy_kind) == sizeof(int) && sizeof(kill_scope) == sizeof(int), "enum size");
+        _Static_assert(sizeof(policy_kind) == sizeof(int) && sizeof(kill_scope) == sizeof(int) &&
+                       sizeof(fair_share_kind) == sizeof(int), "enum size");
         if (e < 0)
                 return invalid(ctx, k, v, k->why);
         *(int *) dst = e;
@@ -237,6 +241,11 @@ static const config_key governor_keys[] = {
                      .why = "must be between 500ms and 10s"),
         GOVERNOR_KEY("NotifyUsers", parse_bool_value, notify_users),
         GOVERNOR_KEY("MetricsFile", parse_path_value, metrics_file),
+        GOVERNOR_KEY("ShortageMemoryFloor", parse_share_value, shortage_memory_floor),
+        GOVERNOR_KEY("ShortageSwapFloor", parse_share_value, shortage_swap_floor),
+        GOVERNOR_KEY("ShortagePressure", parse_share_value, shortage_pressure),
+        GOVERNOR_KEY("ShortageDuration", parse_duration_value, shortage_duration, FINITE),
+        GOVERNOR_KEY("FairShare", parse_enum_value, fair_share, ENUM(fair_share_kind, "expected equal or budget")),
 };
 
 static const config_key defaults_keys[] = {
@@ -252,7 +261,7 @@ static const config_key defaults_keys[] = {
         DEFAULTS_KEY("ThrottleDeadline", parse_duration_value, throttle_deadline, UC_THROTTLE_DEADLINE,
                      .min = 1, .max = USEC_INFINITY, .why = "must be more than 0; use infinity to turn it off"),
         DEFAULTS_KEY("Policy", parse_enum_value, policy, UC_POLICY,
-                     ENUM(policy_kind, "expected rss, runtime or badness")),
+                     ENUM(policy_kind, "expected rss, runtime, badness or growth")),
         DEFAULTS_KEY("KillScope", parse_enum_value, kill_scope, UC_KILL_SCOPE,
                      ENUM(kill_scope, "expected process or cgroup")),
         DEFAULTS_KEY("KillGrace", parse_duration_value, kill_grace, UC_KILL_GRACE, FINITE),

@@ -19,6 +19,7 @@ typedef enum policy_kind {
         POLICY_RSS,
         POLICY_RUNTIME,
         POLICY_BADNESS,
+        POLICY_GROWTH,                 /* what grew within the observation window, then badness */
         _POLICY_MAX,
 } policy_kind;
 
@@ -28,6 +29,15 @@ typedef enum kill_scope {
         _KILL_SCOPE_MAX,
 } kill_scope;
 
+/* How a machine-wide shortage shares memory among users (shortage.h). */
+typedef enum fair_share_kind {
+        FAIR_SHARE_EQUAL,              /* equal parts (weighted) */
+        FAIR_SHARE_BUDGET,             /* parts in proportion to each user's budget */
+        _FAIR_SHARE_MAX,
+} fair_share_kind;
+
+const char *fair_share_kind_to_string(fair_share_kind k);
+int fair_share_kind_from_string(const char *s);
 const char *policy_kind_to_string(policy_kind p);
 int policy_kind_from_string(const char *s);   /* -EINVAL or the enum */
 const char *kill_scope_to_string(kill_scope s);
@@ -82,6 +92,12 @@ typedef struct governor_config {
         usec_t pressure_window;
         bool notify_users;
         char *metrics_file;            /* NULL = off */
+        /* Machine-wide shortage (shortage.h). */
+        unsigned shortage_memory_floor;    /* permyriad of MemTotal; 0 = never short */
+        unsigned shortage_swap_floor;      /* permyriad of SwapTotal */
+        unsigned shortage_pressure;        /* permyriad, some avg10 of /proc/pressure/memory */
+        usec_t shortage_duration;
+        fair_share_kind fair_share;
 } governor_config;
 
 typedef struct config_set {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* When to act: warnings, the evidence for a kill, and the victims of one round. */
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -7,243 +9,29 @@
 
 #include "policy.h"
 
-static const char *const protect_names[_PROTECT_MAX] = {
-        [PROTECT_NONE]          = "",
-        [PROTECT_OOM_SCORE_ADJ] = "oom_score_adj=-1000",
-        [PROTECT_KERNEL_THREAD] = "kernel thread",
-        [PROTECT_EXITING]       = "exiting",
-        [PROTECT_NAME]          = "Protect=",
-        [PROTECT_SELF]          = "memgovd",
-        [PROTECT_OUTSIDE]       = "outside user.slice",
-        [PROTECT_LOGIN_CHAIN]   = "login chain",
-};
-
-const char *policy_protect_to_string(policy_protect p) {
-        return p >= 0 && p < _PROTECT_MAX ? protect_names[p] : "?";
-}
-
 static const char *const reason_names[_KILL_REASON_MAX] = {
         [KILL_REASON_NONE]     = "none",
         [KILL_REASON_PRESSURE] = "pressure",
         [KILL_REASON_MAX]      = "max",
         [KILL_REASON_DEADLINE] = "deadline",
+        [KILL_REASON_OOM]      = "oom",
 };
 
 const char *kill_reason_to_string(kill_reason r) {
         return r >= 0 && r < _KILL_REASON_MAX ? reason_names[r] : "?";
 }
 
-uint64_t policy_task_footprint(const procfs_task *t) {
-        return t->rss_bytes + t->swap_bytes;
-}
-
-uint64_t policy_totalpages(const slice_snapshot *s) {
-        /* As mem_cgroup_get_max() for a memcg OOM: the limit plus the swap
-         * the cgroup may use; for an unlimited slice, as a global OOM does:
-         * all of RAM and swap. */
-        if (s->memory.max != BYTES_INFINITY) {
-                uint64_t swap = s->memory.swap_max < s->swap_total ? s->memory.swap_max : s->swap_total;
-                return (s->memory.max + swap) / POLICY_PAGE_SIZE;
-        }
-        return (s->mem_total + s->swap_total) / POLICY_PAGE_SIZE;
-}
-
-int64_t policy_badness(const procfs_task *t, uint64_t totalpages) {
-        /* mm/oom_kill.c oom_badness(): integer division of totalpages first,
-         * exactly as the kernel does, so ranks match /proc/PID/oom_score. */
-        int64_t points = (int64_t) (t->rss_bytes / POLICY_PAGE_SIZE) +
-                         (int64_t) (t->swap_bytes / POLICY_PAGE_SIZE) +
-                         (int64_t) (t->pgtables_bytes / POLICY_PAGE_SIZE);
-        int64_t adj = (int64_t) t->oom_score_adj * (int64_t) (totalpages / 1000);
-        return points + adj;
-}
-
-static bool cgroup_is_under(const char *cgroup, const char *parent) {
-        size_t n = strlen(parent);
-
-        if (n == 0)
-                return true;
-        return strncmp(cgroup, parent, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
-}
-
-/* Programs that stand between the user and their terminal. */
-static bool comm_is_login_program(const char *comm) {
-        static const char *const names[] = {
-                "sshd", "sshd-session", "login", "su", "sudo", "runuser", "(sd-pam)",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strcmp(comm, names[i]) == 0)
-                        return true;
-        return false;
-}
-
-static bool comm_is_multiplexer(const char *comm) {
-        /* The tmux server renames itself "tmux: server"; screen's is "screen" or "SCREEN". */
-        return strncmp(comm, "tmux", 4) == 0 || strcmp(comm, "screen") == 0 || strcmp(comm, "SCREEN") == 0;
-}
-
-/* Parent lookups for the whole slice: sorted pids, so ranking stays
- * O(n log n) on a slice of thousands of tasks. */
-typedef struct pid_index {
-        pid_t pid;
-        size_t index;
-} pid_index;
-
-static int cmp_pid_index(const void *a, const void *b) {
-        const pid_index *x = a, *y = b;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static const policy_task *find_task(const slice_snapshot *s, const pid_index *idx, pid_t pid) {
-        if (idx) {
-                pid_index key = { .pid = pid };
-                const pid_index *hit = bsearch(&key, idx, s->n_tasks, sizeof *idx, cmp_pid_index);
-                return hit ? &s->tasks[hit->index] : NULL;
-        }
-        for (size_t i = 0; i < s->n_tasks; i++)
-                if (s->tasks[i].task.pid == pid)
-                        return &s->tasks[i];
-        return NULL;
-}
-
-/* logind's session scopes ("session-N.scope"): where a login's session leader lives. */
-static bool cgroup_is_session_scope(const char *cg) {
-        const char *base;
-        size_t n;
-
-        if (!cg)
-                return false;
-        base = strrchr(cg, '/');
-        base = base ? base + 1 : cg;
-        n = strlen(base);
-        return strncmp(base, "session-", 8) == 0 && n > 14 && strcmp(base + n - 6, ".scope") == 0;
-}
-
-static bool is_login_chain(const slice_snapshot *s, const pid_index *idx, const procfs_task *t, const char *cg) {
-        const policy_task *parent;
-
-        /* Only a session leader in a login session: systemd makes every
-         * service's main process a session leader too (setsid), and those
-         * are the user's jobs, not their login. */
-        if (t->pid == t->sid && cgroup_is_session_scope(cg))
-                return true;
-        if (t->uid != s->uid)
-                return true;
-        if (comm_is_login_program(t->comm) || comm_is_multiplexer(t->comm))
-                return true;
-        /* The user's service manager: "systemd --user" in user@UID.service. */
-        if (strcmp(t->comm, "systemd") == 0)
-                return true;
-        /* The login shell: the child of sshd, login, su or runuser. */
-        parent = find_task(s, idx, t->ppid);
-        if (parent && comm_is_login_program(parent->task.comm))
-                return true;
-        return false;
-}
-
-static uint64_t slice_usage(const slice_snapshot *s) {
-        uint64_t sum = 0;
-
-        if (s->memory.current > 0)
-                return s->memory.current;
-        for (size_t i = 0; i < s->n_tasks; i++)
-                sum += policy_task_footprint(&s->tasks[i].task);
-        return sum;
-}
-
-static policy_protect classify(const slice_snapshot *s, const user_config *uc, size_t index, const pid_index *idx,
-                               uint64_t usage) {
-        const policy_task *pt;
-        const procfs_task *t;
-        const char *cg;
-
-        assert(s);
+uint64_t policy_budget(const cgfs_memory *m, const user_config *uc) {
+        assert(m);
         assert(uc);
-        assert(index < s->n_tasks);
 
-        pt = &s->tasks[index];
-        t = &pt->task;
-        cg = pt->cgroup ? pt->cgroup : s->cgroup;
-
-        if (t->kernel_thread)
-                return PROTECT_KERNEL_THREAD;
-        if (t->exiting)
-                return PROTECT_EXITING;
-        if (t->oom_score_adj <= -1000)
-                return PROTECT_OOM_SCORE_ADJ;
-        if (s->self_pid > 0 && t->pid == s->self_pid)
-                return PROTECT_SELF;
-        if (!cg || !cgroup_is_under(cg, "user.slice") || strcmp(cg, "user.slice") == 0)
-                return PROTECT_OUTSIDE;
-        if (s->cgroup && !cgroup_is_under(cg, s->cgroup))
-                return PROTECT_OUTSIDE;
-        if (strv_fnmatch(uc->protect, t->comm))
-                return PROTECT_NAME;
-        /* The login chain is spared unless it is itself the hog. */
-        if (policy_task_footprint(t) * 2 <= usage && is_login_chain(s, idx, t, cg))
-                return PROTECT_LOGIN_CHAIN;
-        return PROTECT_NONE;
-}
-
-policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, size_t index) {
-        return classify(s, uc, index, NULL, slice_usage(s));
-}
-
-static int64_t score_of(const procfs_task *t, policy_kind kind, uint64_t totalpages) {
-        switch (kind) {
-        case POLICY_RSS:
-                return (int64_t) t->rss_bytes;
-        case POLICY_RUNTIME:
-                return (int64_t) t->cpu_usec;
-        case POLICY_BADNESS:
-        default:
-                return policy_badness(t, totalpages);
+        if (m->high != BYTES_INFINITY)
+                return m->high;
+        if (m->max != BYTES_INFINITY) {
+                unsigned top = uc->n_warn > 0 ? uc->warn[uc->n_warn - 1] : 9500;
+                return m->max / 10000 * top;
         }
-}
-
-static int cmp_candidates(const void *a, const void *b, void *userdata) {
-        const slice_snapshot *s = userdata;
-        const policy_candidate *x = a, *y = b;
-        const procfs_task *tx = &s->tasks[x->index].task;
-        const procfs_task *ty = &s->tasks[y->index].task;
-        bool px = x->protect != PROTECT_NONE, py = y->protect != PROTECT_NONE;
-
-        if (px != py)
-                return px ? 1 : -1;
-        if (x->score != y->score)
-                return x->score > y->score ? -1 : 1;
-        if (tx->rss_bytes != ty->rss_bytes)
-                return tx->rss_bytes > ty->rss_bytes ? -1 : 1;
-        /* The younger task has lost less work. */
-        if (tx->start_time != ty->start_time)
-                return tx->start_time > ty->start_time ? -1 : 1;
-        return tx->pid > ty->pid ? -1 : (tx->pid < ty->pid ? 1 : 0);
-}
-
-void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kind, policy_candidate *ret) {
-        _cleanup_free_ pid_index *idx = NULL;
-        uint64_t totalpages, usage;
-
-        assert(s);
-        assert(uc);
-        assert(ret || s->n_tasks == 0);
-
-        totalpages = policy_totalpages(s);
-        usage = slice_usage(s);
-        /* Without memory for the index, parents are found by a linear scan. */
-        idx = malloc(sizeof *idx * (s->n_tasks ? s->n_tasks : 1));
-        if (idx) {
-                for (size_t i = 0; i < s->n_tasks; i++)
-                        idx[i] = (pid_index) { .pid = s->tasks[i].task.pid, .index = i };
-                qsort(idx, s->n_tasks, sizeof *idx, cmp_pid_index);
-        }
-        for (size_t i = 0; i < s->n_tasks; i++)
-                ret[i] = (policy_candidate) {
-                        .index = i,
-                        .score = score_of(&s->tasks[i].task, kind, totalpages),
-                        .protect = classify(s, uc, i, idx, usage),
-                };
-        qsort_r(ret, s->n_tasks, sizeof *ret, cmp_candidates, (void *) s);
+        return BYTES_INFINITY;
 }
 
 bool policy_over_budget(const cgfs_memory *m, const user_config *uc) {
@@ -254,6 +42,25 @@ bool policy_over_budget(const cgfs_memory *m, const user_config *uc) {
                 return m->current >= m->max / 10000 * top;
         }
         return false;
+}
+
+bool policy_usage_over_budget(const memstat_usage *u, const cgfs_memory *m, const user_config *uc) {
+        uint64_t budget;
+
+        assert(u);
+
+        if (!policy_over_budget(m, uc))
+                return false;
+        budget = policy_budget(m, uc);
+        return budget != BYTES_INFINITY && u->unreclaimable >= budget - budget / POLICY_BUDGET_SLACK;
+}
+
+void policy_usage(const slice_snapshot *s, const slice_state *state, memstat_usage *ret) {
+        assert(s);
+        assert(state);
+
+        memstat_usage_compute(&s->memory, s->has_stat ? &s->stat : NULL,
+                              memstat_can_swap(&s->memory, s->swap_total, s->swap_free), state->file_thrashing, ret);
 }
 
 static bool under_pressure(const slice_snapshot *s, const user_config *uc, usec_t window, usec_t now) {
@@ -273,9 +80,25 @@ uint64_t policy_warn_level_bytes(const user_config *uc, uint64_t max, size_t i) 
         return max / 10000 * uc->warn[i] + max % 10000 * uc->warn[i] / 10000;
 }
 
+static void format_usage(const memstat_usage *u, char *buf, size_t size) {
+        char total[FORMAT_BYTES_MAX], cache[FORMAT_BYTES_MAX], swappable[FORMAT_BYTES_MAX];
+
+        if (!u->known) {
+                snprintf(buf, size, "%s used", format_bytes(total, sizeof total, u->total));
+                return;
+        }
+        snprintf(buf, size, "%s used, %s of it cache%s%s%s", format_bytes(total, sizeof total, u->total),
+                 format_bytes(cache, sizeof cache, u->cache), u->swappable > 0 ? ", " : "",
+                 u->swappable > 0 ? format_bytes(swappable, sizeof swappable, u->swappable) : "",
+                 u->swappable > 0 ? " swappable" : "");
+}
+
+/* Warnings go by unreclaimable usage: a slice full of cache is not about
+ * to be killed, and telling its user so would teach them to ignore us. */
 static void decide_warn(const slice_snapshot *s, const user_config *uc, slice_state *state, usec_t now,
                         policy_decision *ret) {
         const cgfs_memory *m = &s->memory;
+        uint64_t used = ret->usage.unreclaimable;
         size_t crossed = SIZE_MAX;
 
         if (m->max == BYTES_INFINITY || uc->n_warn == 0)
@@ -285,9 +108,9 @@ static void decide_warn(const slice_snapshot *s, const user_config *uc, slice_st
                 uint64_t level = policy_warn_level_bytes(uc, m->max, i);
                 unsigned rearm = uc->warn[i] > POLICY_WARN_HYSTERESIS ? uc->warn[i] - POLICY_WARN_HYSTERESIS : 0;
 
-                if (m->current >= level)
+                if (used >= level)
                         crossed = i;
-                else if ((state->warned & (1U << i)) && m->current < m->max / 10000 * rearm)
+                else if ((state->warned & (1U << i)) && used < m->max / 10000 * rearm)
                         state->warned &= ~(1U << i);
         }
         if (crossed == SIZE_MAX || (state->warned & (1U << crossed)))
@@ -303,36 +126,48 @@ static void decide_warn(const slice_snapshot *s, const user_config *uc, slice_st
         /* A kill that was due but held back keeps its explanation. */
         if (ret->reason_text[0])
                 return;
-        char used[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX];
-        snprintf(ret->reason_text, sizeof ret->reason_text, "usage %s reached %u%% of MemoryMax=%s",
-                 format_bytes(used, sizeof used, m->current), uc->warn[crossed] / 100,
-                 format_bytes(max, sizeof max, m->max));
+        char unrecl[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], usage[128];
+        format_usage(&ret->usage, usage, sizeof usage);
+        snprintf(ret->reason_text, sizeof ret->reason_text, "%s %s reached %u%% of MemoryMax=%s (%s)",
+                 ret->usage.known ? "unreclaimable usage" : "usage", format_bytes(unrecl, sizeof unrecl, used),
+                 uc->warn[crossed] / 100, format_bytes(max, sizeof max, m->max), usage);
 }
 
-static void collect_victim_pids(const slice_snapshot *s, size_t victim, policy_decision *ret) {
-        const procfs_task *v = &s->tasks[victim].task;
+static bool pid_taken(const policy_decision *ret, pid_t pid) {
+        for (size_t i = 0; i < ret->n_pids; i++)
+                if (ret->pids[i] == pid)
+                        return true;
+        return false;
+}
 
-        ret->pids[0] = v->pid;
-        ret->n_pids = 1;
-        if (!s->same_mm)
-                return;
-        /* Like the kernel, take every task that shares the victim's mm, or its
-         * memory would not be freed. Only -1000 and kernel threads are spared. */
-        for (size_t i = 0; i < s->n_tasks && ret->n_pids < POLICY_MAX_VICTIM_PIDS; i++) {
-                const procfs_task *t = &s->tasks[i].task;
-                if (i == victim || t->kernel_thread || t->oom_score_adj <= -1000 || t->pid == s->self_pid ||
-                    procfs_state_is_dead(t->state))
-                        continue;
-                if (s->same_mm(s->same_mm_userdata, v->pid, t->pid) == 1)
-                        ret->pids[ret->n_pids++] = t->pid;
-        }
+/* Adds the victim and, like the kernel, every task sharing its mm, or its
+ * memory would not be freed. Only -1000 and kernel threads are spared. */
+static void collect_victim_pids(const slice_snapshot *s, size_t victim, policy_decision *ret, policy_victim *v) {
+        const procfs_task *t0 = &s->tasks[victim].task;
+
+        v->first_pid = ret->n_pids;
+        ret->pids[ret->n_pids++] = t0->pid;
+        if (s->same_mm)
+                for (size_t i = 0; i < s->n_tasks && ret->n_pids < POLICY_MAX_VICTIM_PIDS; i++) {
+                        const procfs_task *t = &s->tasks[i].task;
+                        if (i == victim || t->kernel_thread || t->oom_score_adj <= -1000 || t->pid == s->self_pid ||
+                            procfs_state_is_dead(t->state) || pid_taken(ret, t->pid))
+                                continue;
+                        if (s->same_mm(s->same_mm_userdata, t0->pid, t->pid) == 1)
+                                ret->pids[ret->n_pids++] = t->pid;
+                }
+        v->n_pids = ret->n_pids - v->first_pid;
+}
+
+static const char *task_cgroup(const slice_snapshot *s, size_t i) {
+        return s->tasks[i].cgroup ? s->tasks[i].cgroup : s->cgroup;
 }
 
 /* A cgroup kill would take the login chain or a protected task with it:
  * then a process kill is the right tool. */
 static bool cgroup_holds_protected(const slice_snapshot *s, const user_config *uc, const char *cgroup) {
         for (size_t i = 0; i < s->n_tasks; i++) {
-                const char *cg = s->tasks[i].cgroup ? s->tasks[i].cgroup : s->cgroup;
+                const char *cg = task_cgroup(s, i);
                 policy_protect p;
 
                 if (!cg || strcmp(cg, cgroup) != 0)
@@ -344,11 +179,22 @@ static bool cgroup_holds_protected(const slice_snapshot *s, const user_config *u
         return false;
 }
 
+static uint64_t cgroup_rss(const slice_snapshot *s, const char *cgroup) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < s->n_tasks; i++) {
+                const char *cg = task_cgroup(s, i);
+                if (cg && strcmp(cg, cgroup) == 0)
+                        sum += s->tasks[i].task.rss_bytes;
+        }
+        return sum;
+}
+
 /* A task that is exiting and still holds a good share of the slice (1/16
  * of usage, and 64 MiB always counts): its memory is about to come back.
  * Zombies hold none. */
 static const procfs_task *find_dying(const slice_snapshot *s) {
-        uint64_t floor = slice_usage(s) / 16;
+        uint64_t floor = policy_slice_usage(s) / 16;
 
         if (floor > (64ULL << 20))
                 floor = 64ULL << 20;
@@ -362,12 +208,89 @@ static const procfs_task *find_dying(const slice_snapshot *s) {
         return NULL;
 }
 
+/* Unreclaimable usage above the target a round of kills aims for. */
+static uint64_t kill_need(const slice_snapshot *s, const user_config *uc, const memstat_usage *u) {
+        uint64_t budget = policy_budget(&s->memory, uc), target;
+
+        if (budget == BYTES_INFINITY)
+                return 0;
+        target = budget - budget / POLICY_TARGET_SLACK;
+        return u->unreclaimable > target ? u->unreclaimable - target : 0;
+}
+
+static bool add_victim(const slice_snapshot *s, const user_config *uc, const policy_candidate *c,
+                       policy_decision *ret) {
+        policy_victim *v = &ret->victims[ret->n_victims];
+        const policy_task *t = &s->tasks[c->index];
+        const char *cg = task_cgroup(s, c->index);
+
+        if (pid_taken(ret, t->task.pid))
+                return false;     /* went with an earlier victim: it shares that one's memory */
+        for (size_t i = 0; i < ret->n_victims; i++)
+                if (ret->victims[i].cgroup && cg && strcmp(ret->victims[i].cgroup, cg) == 0)
+                        return false;     /* its cgroup goes already */
+
+        *v = (policy_victim) { .index = c->index, .score = c->score, .frees = t->task.rss_bytes };
+        if (uc->kill_scope == KILL_SCOPE_CGROUP && t->cgroup && strcmp(t->cgroup, s->cgroup) != 0 &&
+            !cgroup_holds_protected(s, uc, t->cgroup)) {
+                v->cgroup = t->cgroup;
+                v->frees = cgroup_rss(s, t->cgroup);
+        }
+        collect_victim_pids(s, c->index, ret, v);
+        ret->frees += v->frees;
+        ret->n_victims++;
+        return true;
+}
+
+/* Victims in policy order until what they free covers the need: one
+ * unless the first is too small, as in a swarm of build workers. */
+static int choose_victims(const slice_snapshot *s, const user_config *uc, policy_decision *ret) {
+        _cleanup_free_ policy_candidate *ranked = NULL;
+
+        /* Bounded by the slice's task count; the caller holds the snapshot anyway. */
+        ranked = calloc(s->n_tasks, sizeof *ranked);
+        if (!ranked) {
+                /* Without memory to rank, fall back to the largest unprotected RSS. */
+                policy_candidate best = { .index = SIZE_MAX };
+                for (size_t i = 0; i < s->n_tasks; i++)
+                        if (policy_classify(s, uc, i) == PROTECT_NONE &&
+                            (best.index == SIZE_MAX || s->tasks[i].task.rss_bytes > s->tasks[best.index].task.rss_bytes))
+                                best = (policy_candidate) { .index = i, .score = (int64_t) s->tasks[i].task.rss_bytes };
+                if (best.index == SIZE_MAX)
+                        return -ESRCH;
+                (void) add_victim(s, uc, &best, ret);
+                return 0;
+        }
+        policy_rank(s, uc, uc->policy, ranked);
+        for (size_t i = 0; i < s->n_tasks; i++) {
+                if (ranked[i].protect != PROTECT_NONE)
+                        break;   /* protected tasks are ranked last */
+                if (ret->n_victims > 0 && ret->frees >= ret->need)
+                        break;
+                if (ret->n_victims == POLICY_MAX_VICTIMS || ret->n_pids == POLICY_MAX_VICTIM_PIDS)
+                        break;
+                (void) add_victim(s, uc, &ranked[i], ret);
+        }
+        return ret->n_victims > 0 ? 0 : -ESRCH;
+}
+
+static const char *reason_why(kill_reason reason) {
+        switch (reason) {
+        case KILL_REASON_PRESSURE:
+                return "sustained memory pressure over budget";
+        case KILL_REASON_OOM:
+                return "out of memory at MemoryMax";
+        case KILL_REASON_DEADLINE:
+                return "stalled at MemoryHigh without progress past ThrottleDeadline";
+        default:
+                return kill_reason_to_string(reason);
+        }
+}
+
 static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_reason reason, usec_t now,
                         const slice_state *state, policy_decision *ret) {
-        const procfs_task *dying;
-        policy_candidate *ranked;
-        const policy_task *v;
-        char rss[FORMAT_BYTES_MAX];
+        const procfs_task *dying, *v;
+        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "";
 
         ret->reason = reason;
         if (state->last_kill > 0 && now - state->last_kill < uc->cooldown) {
@@ -398,63 +321,61 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                          kill_reason_to_string(reason));
                 return;
         }
-        /* Bounded by the slice's task count; the caller holds the snapshot anyway. */
-        ranked = calloc(s->n_tasks, sizeof *ranked);
-        if (!ranked) {
-                /* Without memory to rank, fall back to the largest unprotected RSS. */
-                size_t best = SIZE_MAX;
-                for (size_t i = 0; i < s->n_tasks; i++)
-                        if (policy_classify(s, uc, i) == PROTECT_NONE &&
-                            (best == SIZE_MAX || s->tasks[i].task.rss_bytes > s->tasks[best].task.rss_bytes))
-                                best = i;
-                if (best == SIZE_MAX) {
-                        ret->no_victim = true;
-                        snprintf(ret->reason_text, sizeof ret->reason_text,
-                                 "%s: every task is protected", kill_reason_to_string(reason));
-                        return;
-                }
-                ret->victim = best;
-                ret->score = (int64_t) s->tasks[best].task.rss_bytes;
-        } else {
-                policy_rank(s, uc, uc->policy, ranked);
-                if (ranked[0].protect != PROTECT_NONE) {
-                        free(ranked);
-                        ret->no_victim = true;
-                        snprintf(ret->reason_text, sizeof ret->reason_text,
-                                 "%s: every task is protected", kill_reason_to_string(reason));
-                        return;
-                }
-                ret->victim = ranked[0].index;
-                ret->score = ranked[0].score;
-                free(ranked);
+        ret->need = kill_need(s, uc, &ret->usage);
+        if (choose_victims(s, uc, ret) < 0) {
+                ret->no_victim = true;
+                snprintf(ret->reason_text, sizeof ret->reason_text, "%s: every task is protected",
+                         kill_reason_to_string(reason));
+                return;
         }
 
-        v = &s->tasks[ret->victim];
-        /* At the hard limit the kernel is about to OOM-kill: no time for a grace. */
-        ret->signal = reason == KILL_REASON_MAX ? SIGKILL : SIGTERM;
-        collect_victim_pids(s, ret->victim, ret);
-        ret->action = DECISION_KILL;
-        if (uc->kill_scope == KILL_SCOPE_CGROUP && v->cgroup && strcmp(v->cgroup, s->cgroup) != 0 &&
-            !cgroup_holds_protected(s, uc, v->cgroup)) {
-                ret->action = DECISION_KILL_CGROUP;
-                ret->cgroup = v->cgroup;
-        }
-        snprintf(ret->reason_text, sizeof ret->reason_text, "%s: %s '%s' (pid %d, rss %s, %s score %" PRId64 ")%s",
-                 reason == KILL_REASON_PRESSURE ? "sustained memory pressure over budget"
-                 : reason == KILL_REASON_MAX    ? "hard limit MemoryMax reached"
-                                                : "throttled at MemoryHigh past ThrottleDeadline",
-                 ret->action == DECISION_KILL_CGROUP ? "killing the cgroup of" : "killing",
-                 v->task.comm, (int) v->task.pid, format_bytes(rss, sizeof rss, v->task.rss_bytes),
-                 policy_kind_to_string(uc->policy), ret->score,
+        ret->victim = ret->victims[0].index;
+        ret->score = ret->victims[0].score;
+        ret->cgroup = ret->victims[0].cgroup;
+        v = &s->tasks[ret->victim].task;
+        /* An OOM in progress leaves no time for a grace; evidence of a stall does. */
+        ret->signal = reason == KILL_REASON_OOM ? SIGKILL : SIGTERM;
+        ret->action = ret->cgroup ? DECISION_KILL_CGROUP : DECISION_KILL;
+        if (ret->n_victims > 1)
+                snprintf(more, sizeof more, " and %zu more, freeing %s", ret->n_victims - 1,
+                         format_bytes(frees, sizeof frees, ret->frees));
+        format_usage(&ret->usage, usage, sizeof usage);
+        snprintf(ret->reason_text, sizeof ret->reason_text, "%s (%s): %s '%s' (pid %d, rss %s, %s score %" PRId64 ")%s%s",
+                 reason_why(reason), usage, ret->action == DECISION_KILL_CGROUP ? "killing the cgroup of" : "killing",
+                 v->comm, (int) v->pid, format_bytes(rss, sizeof rss, v->rss_bytes),
+                 policy_kind_to_string(uc->policy), ret->score, more,
                  uc->kill_scope == KILL_SCOPE_CGROUP && ret->action == DECISION_KILL
                          ? " (process scope: its cgroup holds protected tasks)" : "");
+}
+
+/* Progress is judged over POLICY_PROGRESS_INTERVAL_USEC or more, from the
+ * reference sample to this one; the verdict holds until the next judgement. */
+static void update_progress(const slice_snapshot *s, slice_state *state, usec_t now) {
+        memstat_sample cur;
+
+        if (!s->has_stat) {
+                state->progress = MEMSTAT_PROGRESS_UNKNOWN;
+                state->file_thrashing = false;
+                state->progress_ref = (memstat_sample) {};
+                return;
+        }
+        cur = (memstat_sample) { .stat = s->stat, .current = s->memory.current, .at = now };
+        if (state->progress_ref.at == 0 || now < state->progress_ref.at) {
+                state->progress_ref = cur;
+                return;
+        }
+        if (now - state->progress_ref.at < POLICY_PROGRESS_INTERVAL_USEC)
+                return;
+        state->progress = memstat_progress_between(&state->progress_ref, &cur);
+        state->file_thrashing = memstat_file_thrashing(&state->progress_ref, &cur);
+        state->progress_ref = cur;
 }
 
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window, slice_state *state,
                    usec_t now, policy_decision *ret) {
         const cgfs_memory *m;
         const cgfs_events *e, *el;
-        bool max_rose, high_rose, pressure, throttled;
+        bool oom_rose, stalled, pressure, over, throttled, progressing;
         kill_reason reason = KILL_REASON_NONE;
 
         assert(s);
@@ -465,9 +386,9 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         *ret = (policy_decision) { .action = DECISION_NONE };
         m = &s->memory;
         e = &s->events;
-        /* max and high of the slice's own limits only: a descendant that hits
-         * a lower limit of its own is the kernel's to handle (its OOM kill
-         * still shows in the hierarchical oom_kill). */
+        /* max, high and oom of the slice's own limits only: a descendant that
+         * hits a lower limit of its own is the kernel's to handle (its OOM
+         * kill still shows in the hierarchical oom_kill). */
         el = &s->events_local;
 
         /* Counters from before we watched the slice are history, not news. */
@@ -475,36 +396,49 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
                 state->last_max_events = el->max;
                 state->last_high_events = el->high;
                 state->last_oom_kill = e->oom_kill;
+                state->last_oom = el->oom;
                 state->initialized = true;
         }
         if (e->oom_kill > state->last_oom_kill)
                 ret->kernel_oom_kills = e->oom_kill - state->last_oom_kill;
-        max_rose = el->max > state->last_max_events;
-        high_rose = el->high > state->last_high_events;
+        oom_rose = el->oom > state->last_oom;
+        /* The kernel throttled (high) or failed a charge (max) since last time:
+         * the slice stalls. Neither alone is evidence for a kill: reclaim
+         * follows both, and usually succeeds. */
+        stalled = el->high > state->last_high_events || el->max > state->last_max_events;
         state->last_oom_kill = e->oom_kill;
+        state->last_oom = el->oom;
         state->last_max_events = el->max;
         state->last_high_events = el->high;
 
-        pressure = under_pressure(s, uc, pressure_window, now) && policy_over_budget(m, uc);
+        update_progress(s, state, now);
+        policy_usage(s, state, &ret->usage);
+        over = policy_usage_over_budget(&ret->usage, m, uc);
+        stalled = stalled || under_pressure(s, uc, pressure_window, now);
+
+        pressure = under_pressure(s, uc, pressure_window, now) && over;
         if (!pressure)
                 state->pressure_since = 0;
         else if (state->pressure_since == 0)
                 state->pressure_since = now;
 
-        /* Throttling starts with reclaim failing at MemoryHigh and lasts until
-         * usage is back under it; a job whose cache reclaims fine dips under. */
-        throttled = m->high != BYTES_INFINITY && m->current > m->high;
+        /* ThrottleDeadline= counts time at MemoryHigh without progress, not
+         * time at MemoryHigh: a copy writing back its cache, or a job
+         * swapping within its allowance, is throttled and progressing.
+         * Without memory.stat there is no telling, and all of it counts. */
+        progressing = s->has_stat ? state->progress != MEMSTAT_PROGRESS_NONE : false;
+        throttled = m->high != BYTES_INFINITY && m->current > m->high && !progressing;
         if (!throttled)
                 state->throttled_since = 0;
-        else if (state->throttled_since == 0 && (high_rose || pressure || under_pressure(s, uc, pressure_window, now)))
+        else if (state->throttled_since == 0 && stalled)
                 state->throttled_since = now;
 
-        if (max_rose && m->max != BYTES_INFINITY)
-                reason = KILL_REASON_MAX;
+        if (oom_rose && m->max != BYTES_INFINITY)
+                reason = KILL_REASON_OOM;
         else if (state->pressure_since > 0 && now - state->pressure_since >= uc->pressure_duration)
                 reason = KILL_REASON_PRESSURE;
         else if (state->throttled_since > 0 && uc->throttle_deadline != USEC_INFINITY &&
-                 now - state->throttled_since >= uc->throttle_deadline)
+                 now - state->throttled_since >= uc->throttle_deadline && over)
                 reason = KILL_REASON_DEADLINE;
 
         if (reason != KILL_REASON_NONE) {
@@ -515,19 +449,33 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         decide_warn(s, uc, state, now, ret);
 }
 
-bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const cgfs_events *e_local,
-                      const user_config *uc, const slice_state *state) {
-        assert(m);
-        assert(e);
-        assert(e_local);
+bool policy_snapshot_recovered(const slice_snapshot *fresh, const user_config *uc, const slice_state *state) {
+        memstat_usage u;
+
+        assert(fresh);
         assert(uc);
         assert(state);
 
-        if (e->oom_kill > state->last_oom_kill)
+        if (fresh->events.oom_kill > state->last_oom_kill)
                 return true;
-        if (e_local->max > state->last_max_events)
+        if (fresh->events_local.oom > state->last_oom)
                 return false;
-        return !policy_over_budget(m, uc);
+        policy_usage(fresh, state, &u);
+        return !policy_usage_over_budget(&u, &fresh->memory, uc);
+}
+
+bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const cgfs_events *e_local,
+                      const user_config *uc, const slice_state *state) {
+        slice_snapshot fresh = {};
+
+        assert(m);
+        assert(e);
+        assert(e_local);
+
+        fresh.memory = *m;
+        fresh.events = *e;
+        fresh.events_local = *e_local;
+        return policy_snapshot_recovered(&fresh, uc, state);
 }
 
 usec_t policy_next_sample(const cgfs_memory *m, const user_config *uc) {

@@ -11,16 +11,31 @@
 
 #include "cgfs.h"
 #include "config.h"
+#include "growth.h"
+#include "memstat.h"
 #include "procfs.h"
 #include "psi.h"
 
 #define POLICY_PAGE_SIZE 4096ULL
-#define POLICY_MAX_VICTIM_PIDS 64
-#define POLICY_REASON_MAX 256
+/* Capacity of policy_decision.pids: every victim of one round with the
+ * tasks sharing its memory. */
+#define POLICY_MAX_VICTIM_PIDS 256
+/* At most this many victims in one round. */
+#define POLICY_MAX_VICTIMS 64
+#define POLICY_REASON_MAX 512
 /* A level, once warned, is not warned again within this time even if usage dips and comes back. */
 #define POLICY_WARN_INTERVAL_USEC (60 * USEC_PER_SEC)
 /* Usage must fall this far (permyriad of memory_max) under a level to re-arm it. */
 #define POLICY_WARN_HYSTERESIS 200
+/* Unreclaimable usage within 1/16 of the budget is over it: what is left
+ * is the file cache a running program needs (its text, libraries). */
+#define POLICY_BUDGET_SLACK 16
+/* A round of kills frees enough to bring unreclaimable usage 1/8 under
+ * the budget, so that the next allocation does not start it again. */
+#define POLICY_TARGET_SLACK 8
+/* Reclaim progress is judged over at least this long: memory.stat is
+ * flushed lazily and shorter deltas are noise. */
+#define POLICY_PROGRESS_INTERVAL_USEC (1 * USEC_PER_SEC)
 
 typedef enum policy_protect {
         PROTECT_NONE,
@@ -45,31 +60,50 @@ typedef struct policy_task {
         const char *cgroup;            /* leaf cgroup, relative */
 } policy_task;
 
+/* Growth observations of one slice's tasks (see growth.h), kept by the
+ * caller between decisions and fed with policy_observe_tasks(). */
+typedef growth_history policy_history;
+
 typedef struct slice_snapshot {
         const char *cgroup;            /* e.g. "user.slice/user-1001.slice" */
         uid_t uid;
         cgfs_memory memory;
         cgfs_events events;            /* hierarchical memory.events: oom_kill anywhere below */
-        cgfs_events events_local;      /* memory.events.local: max and high of the slice's own limits */
+        cgfs_events events_local;      /* memory.events.local: max, high and oom of the slice's own limits */
+        cgfs_memory_stat stat;         /* memory.stat */
+        bool has_stat;                 /* false: unreclaimable usage is all of memory.current */
         psi_stats pressure;
         bool psi_trigger;              /* a PSI trigger watches the slice: its events tell pressure */
         usec_t psi_event_at;           /* last PSI trigger event on this slice, 0 = never */
         uint64_t mem_total, swap_total;    /* the machine's, for unlimited slices */
+        uint64_t swap_free;            /* the machine's: can anon still be swapped out? */
+        uint64_t mem_available;
         pid_t self_pid;                /* never chosen */
         policy_task *tasks;
         size_t n_tasks;
         policy_same_mm_fn same_mm;     /* may be NULL */
         void *same_mm_userdata;
+        const policy_history *history; /* for Policy=growth, may be NULL: every task grew from 0 */
 } slice_snapshot;
 
 typedef struct policy_candidate {
         size_t index;                  /* into slice_snapshot.tasks */
-        int64_t score;                 /* bytes (rss), usec (runtime) or pages (badness) */
+        int64_t score;                 /* bytes (rss, growth), usec (runtime) or pages (badness) */
+        int64_t tiebreak;              /* growth: badness; 0 for the others */
         policy_protect protect;
 } policy_candidate;
 
 /* Memory of the slice's tasks that counts for "holds more than half". */
 uint64_t policy_task_footprint(const procfs_task *t);
+/* memory.current, or the tasks' footprints summed when it is unknown (0). */
+uint64_t policy_slice_usage(const slice_snapshot *s);
+
+/* Records the footprint of every task of S at NOW in H, the observation
+ * Policy=growth measures growth from. The caller takes these full
+ * snapshots as the slice approaches its budget. */
+int policy_observe_tasks(policy_history *h, const slice_snapshot *s, usec_t now);
+/* Footprint now minus at the baseline observation (see growth.h). */
+int64_t policy_growth(const slice_snapshot *s, size_t index, usec_t now);
 
 /* The kernel's oom_badness in pages; totalpages as the kernel would use for this slice. */
 int64_t policy_badness(const procfs_task *t, uint64_t totalpages);
@@ -79,14 +113,16 @@ uint64_t policy_totalpages(const slice_snapshot *s);
 policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, size_t index);
 
 /* Scores and orders every task: first victim first, protected tasks last.
- * ret must have room for s->n_tasks entries. */
+ * ret must have room for s->n_tasks entries. Policy=growth measures
+ * growth up to the latest observation in s->history. */
 void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kind, policy_candidate *ret);
 
 typedef enum kill_reason {
         KILL_REASON_NONE,
         KILL_REASON_PRESSURE,
-        KILL_REASON_MAX,
+        KILL_REASON_MAX,               /* no longer decided: a max event is no evidence of an OOM */
         KILL_REASON_DEADLINE,
+        KILL_REASON_OOM,               /* the slice's own OOM, with no kernel kill yet: SIGKILL */
         _KILL_REASON_MAX,
 } kill_reason;
 
@@ -98,8 +134,13 @@ typedef struct slice_state {
         uint64_t last_max_events;
         uint64_t last_high_events;
         uint64_t last_oom_kill;
-        usec_t pressure_since;         /* 0 = not under pressure */
-        usec_t throttled_since;        /* 0 = not throttled */
+        uint64_t last_oom;             /* memory.events.local oom */
+        usec_t pressure_since;         /* 0 = not under pressure over budget */
+        /* At MemoryHigh, stalled and without reclaim progress since; 0 = not. */
+        usec_t throttled_since;
+        memstat_sample progress_ref;   /* the sample progress is measured from */
+        memstat_progress progress;     /* the verdict over the last interval */
+        bool file_thrashing;           /* the cache refaulted into the working set over that interval */
         usec_t last_kill;              /* 0 = never */
         uint32_t warned;               /* bit i: warn level i has been warned and not re-armed */
         usec_t last_warn[CONFIG_MAX_WARN];
@@ -112,16 +153,36 @@ typedef enum decision_action {
         DECISION_KILL_CGROUP,          /* write cgroup.kill of cgroup */
 } decision_action;
 
+/* One victim of a round. The act layer handles each in turn: write
+ * cgroup.kill of .cgroup when it is set, else signal
+ * pids[first_pid .. first_pid + n_pids - 1] (the victim first, then the
+ * tasks sharing its memory). */
+typedef struct policy_victim {
+        size_t index;                  /* into slice_snapshot.tasks */
+        int64_t score;
+        uint64_t frees;                /* what killing it is expected to free: its RSS, or its cgroup's */
+        size_t first_pid, n_pids;
+        const char *cgroup;            /* its leaf cgroup for KillScope=cgroup, else NULL */
+} policy_victim;
+
 typedef struct policy_decision {
         decision_action action;
         size_t warn_level;             /* DECISION_WARN: index into user_config.warn */
         kill_reason reason;
         int signal;                    /* SIGTERM (grace follows) or SIGKILL */
-        size_t victim;                 /* index of the chosen task */
-        int64_t score;
-        pid_t pids[POLICY_MAX_VICTIM_PIDS];   /* victim first, then tasks sharing its mm */
+        size_t victim;                 /* victims[0].index */
+        int64_t score;                 /* victims[0].score */
+        /* Every victim's pids, victim by victim (see policy_victim). */
+        pid_t pids[POLICY_MAX_VICTIM_PIDS];
         size_t n_pids;
-        const char *cgroup;            /* DECISION_KILL_CGROUP: the victim's leaf cgroup */
+        const char *cgroup;            /* DECISION_KILL_CGROUP: victims[0].cgroup */
+        /* Victims in policy order. More than one when the first cannot bring
+         * unreclaimable usage back under the target by itself. */
+        policy_victim victims[POLICY_MAX_VICTIMS];
+        size_t n_victims;
+        uint64_t frees;                /* sum of the victims' frees */
+        uint64_t need;                 /* unreclaimable usage above the target */
+        memstat_usage usage;           /* total, cache and unreclaimable at the decision */
         uint64_t kernel_oom_kills;     /* oom_kill rose by this much since the last decision */
         bool in_cooldown;              /* a kill was due but Cooldown= holds it back */
         bool no_victim;                /* a kill was due but every task is protected */
@@ -141,19 +202,32 @@ typedef struct policy_decision {
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window,
                    slice_state *state, usec_t now, policy_decision *ret);
 
-/* Above its budget: at MemoryHigh (within 1/64 of it), or, without
- * MemoryHigh, past the last warning level of MemoryMax. Pressure only
- * leads to a kill in a slice over its budget. */
+/* At its budget: at MemoryHigh (within 1/64 of it), or, without
+ * MemoryHigh, past the last warning level of MemoryMax. Counts all of
+ * memory.current, cache included. */
 bool policy_over_budget(const cgfs_memory *m, const user_config *uc);
+/* The budget in bytes: MemoryHigh, or the last warning level of
+ * MemoryMax; BYTES_INFINITY for none. */
+uint64_t policy_budget(const cgfs_memory *m, const user_config *uc);
+/* Over budget with memory reclaim cannot free: at the budget
+ * (policy_over_budget()) and unreclaimable usage within 1/16 of it. A
+ * kill needs this. */
+bool policy_usage_over_budget(const memstat_usage *u, const cgfs_memory *m, const user_config *uc);
+/* Total, cache and unreclaimable usage of S, with the thrashing verdict
+ * STATE holds (see memstat.h). */
+void policy_usage(const slice_snapshot *s, const slice_state *state, memstat_usage *ret);
 
 /* Warn level I of UC in bytes of MAX, rounded as the policy compares it. */
 uint64_t policy_warn_level_bytes(const user_config *uc, uint64_t max, size_t i);
 
-/* The re-check just before a kill, on a fresh read: true when the kill is
- * no longer due. The slice recovered (usage back under MemoryHigh, or under
- * the last warn level when there is no MemoryHigh, and no new max event), or
- * the kernel's OOM killer acted since the decision and its victim's memory
- * is being freed. */
+/* The re-check just before a kill, on FRESH (a SNAPSHOT_MEMORY read):
+ * true when the kill is no longer due, by the definition the decision
+ * used. The kernel's OOM killer acted since the decision (its victim's
+ * memory is being freed), or, with no new OOM in the slice, unreclaimable
+ * usage is no longer over budget. */
+bool policy_snapshot_recovered(const slice_snapshot *fresh, const user_config *uc, const slice_state *state);
+/* The same without memory.stat (all of memory.current unreclaimable), for
+ * callers that read only memory.*, memory.events and memory.events.local. */
 bool policy_recovered(const cgfs_memory *m, const cgfs_events *e, const cgfs_events *e_local,
                       const user_config *uc, const slice_state *state);
 

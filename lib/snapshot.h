@@ -17,7 +17,9 @@ typedef struct snapshot {
         bool has_memory;               /* the memory files were there */
 } snapshot;
 
-/* What to read: the memory files only (cheap, for the sampling timer), or everything. */
+/* What to read: the memory files only (cheap, for the sampling timer:
+ * memory.current, .high, .max, .swap.*, .peak, .stat, .events,
+ * .events.local, .pressure and /proc/meminfo), or everything. */
 typedef enum snapshot_depth {
         SNAPSHOT_MEMORY,
         SNAPSHOT_TASKS,

@@ -94,6 +94,7 @@ static void test_read_memory(void **state) {
         assert_true(m.swap_max == BYTES_INFINITY);
         assert_int_equal(m.peak, 400000000);
         assert_int_equal(cgfs_read_u64(f->fd, SLICE, "memory.current", &v), 0);
+        assert_int_equal(v, 314572800);
         assert_int_equal(cgfs_read_limit(f->fd, SLICE, "memory.high", &v), 0);
         assert_int_equal(v, 209715200);
         /* "max" is only valid where a limit is expected. */
@@ -139,6 +140,9 @@ static void test_events(void **state) {
         /* Unknown future fields are ignored; malformed lines are not. */
         assert_int_equal(cgfs_parse_events("low 1\nsock_throttled 9\n", &e), 0);
         assert_int_equal(e.low, 1);
+        assert_int_equal(e.high, 0);
+        assert_int_equal(e.max, 0);
+        assert_int_equal(e.oom_kill, 0);
         assert_int_equal(cgfs_parse_events("high\n", &e), -EINVAL);
         assert_int_equal(cgfs_parse_events("high x\n", &e), -EINVAL);
         assert_int_equal(cgfs_parse_events(" 5\n", &e), -EINVAL);
@@ -146,21 +150,70 @@ static void test_events(void **state) {
         assert_int_equal(cgfs_parse_events("high 123456789012345678901234567890123\n", &e), -EINVAL);
 }
 
+/* As Debian 12's 6.1 prints it (abridged only in the thp lines). */
+#define STAT_6_1 \
+        "anon 1000\nfile 2000\nkernel 300\nkernel_stack 16384\npagetables 4096\npercpu 880\nsock 0\n" \
+        "vmalloc 8192\nshmem 7\nzswap 0\nzswapped 0\nfile_mapped 5\nfile_dirty 11\nfile_writeback 12\n" \
+        "swapcached 13\nanon_thp 0\nfile_thp 0\nshmem_thp 0\ninactive_anon 600\nactive_anon 407\n" \
+        "inactive_file 1500\nactive_file 493\nunevictable 17\nslab_reclaimable 180\nslab_unreclaimable 90\n" \
+        "slab 270\nworkingset_refault_anon 3\nworkingset_refault_file 4\nworkingset_activate_anon 5\n" \
+        "workingset_activate_file 6\nworkingset_restore_anon 0\nworkingset_restore_file 0\n" \
+        "workingset_nodereclaim 0\npgscan 42\npgsteal 40\npgscan_kswapd 0\npgscan_direct 42\n" \
+        "pgsteal_kswapd 0\npgsteal_direct 40\npgfault 99\npgmajfault 1\npgrefill 0\npgactivate 0\n" \
+        "pgdeactivate 0\npglazyfree 0\npglazyfreed 0\nthp_fault_alloc 0\nthp_collapse_alloc 0\n"
+
 static void test_memory_stat(void **state) {
         fixture *f = *state;
         cgfs_memory_stat s;
 
-        tmptree_write(f->root, SLICE "/memory.stat",
-                      "anon 1000\nfile 2000\nkernel 300\nkernel_stack 16384\npagetables 4096\nshmem 7\n"
-                      "file_mapped 5\nsock 0\npgscan 42\npgsteal 40\nworkingset_refault_anon 3\n"
-                      "workingset_refault_file 4\npgfault 99\npgmajfault 1\nthp_fault_alloc 0\n");
+        tmptree_write(f->root, SLICE "/memory.stat", STAT_6_1);
         assert_int_equal(cgfs_read_memory_stat(f->fd, SLICE, &s), 0);
         assert_int_equal(s.anon, 1000);
         assert_int_equal(s.file, 2000);
+        assert_int_equal(s.kernel, 300);
+        assert_int_equal(s.kernel_stack, 16384);
         assert_int_equal(s.pagetables, 4096);
+        assert_int_equal(s.percpu, 880);
+        assert_int_equal(s.vmalloc, 8192);
+        assert_int_equal(s.shmem, 7);
+        assert_int_equal(s.file_dirty, 11);
+        assert_int_equal(s.file_writeback, 12);
+        assert_int_equal(s.swapcached, 13);
+        assert_int_equal(s.inactive_anon, 600);
+        assert_int_equal(s.active_anon, 407);
+        assert_int_equal(s.inactive_file, 1500);
+        assert_int_equal(s.active_file, 493);
+        assert_int_equal(s.unevictable, 17);
+        assert_int_equal(s.slab_reclaimable, 180);
+        assert_int_equal(s.slab_unreclaimable, 90);
         assert_int_equal(s.pgscan, 42);
+        assert_int_equal(s.pgsteal, 40);
+        assert_int_equal(s.workingset_refault_anon, 3);
         assert_int_equal(s.workingset_refault_file, 4);
+        assert_int_equal(s.workingset_activate_anon, 5);
+        assert_int_equal(s.workingset_activate_file, 6);
+        assert_int_equal(s.sec_pagetables, 0);
+        assert_int_equal(s.present, CGFS_STAT_HAS_KERNEL | CGFS_STAT_HAS_LRU | CGFS_STAT_HAS_ACTIVATE |
+                                    CGFS_STAT_HAS_PGSTEAL);
+
+        /* 6.12 adds fields, some between known ones: they are skipped, the known ones kept. */
+        assert_int_equal(cgfs_parse_memory_stat("anon 1\nsec_pagetables 8192\nhugetlb 0\nzswpwb 3\n"
+                                                "pgpromote_success 9\nfile 2\nworkingset_activate_file 7\n", &s), 0);
+        assert_int_equal(s.anon, 1);
+        assert_int_equal(s.sec_pagetables, 8192);
+        assert_int_equal(s.file, 2);
+        assert_int_equal(s.workingset_activate_file, 7);
+        assert_int_equal(s.present, CGFS_STAT_HAS_ACTIVATE);
+
+        /* Before 5.18 there is no "kernel": absent, not 0 of it. */
+        assert_int_equal(cgfs_parse_memory_stat("anon 5\nkernel_stack 4096\n", &s), 0);
+        assert_int_equal(s.kernel, 0);
+        assert_int_equal(s.kernel_stack, 4096);
+        assert_int_equal(s.present, 0);
+
         assert_int_equal(cgfs_parse_memory_stat("anon -1\n", &s), -EINVAL);
+        assert_int_equal(cgfs_parse_memory_stat("anon\n", &s), -EINVAL);
+        assert_int_equal(cgfs_read_memory_stat(f->fd, "user.slice/gone.slice", &s), -ENOENT);
 }
 
 static void test_pressure_and_cgroup_events(void **state) {
@@ -170,7 +223,11 @@ static void test_pressure_and_cgroup_events(void **state) {
 
         assert_int_equal(cgfs_read_pressure(f->fd, SLICE, &p), 0);
         assert_true(p.some.avg10 > 24.9 && p.some.avg10 < 25.1);
+        assert_true(p.some.avg60 > 9.9 && p.some.avg60 < 10.1);
+        assert_int_equal(p.some.total_usec, 1000);
         assert_true(p.has_full);
+        assert_true(p.full.avg10 > 4.9 && p.full.avg10 < 5.1);
+        assert_int_equal(p.full.total_usec, 200);
 
         assert_int_equal(cgfs_read_cgroup_events(f->fd, SLICE, &populated, &frozen), 0);
         assert_true(populated);
@@ -227,6 +284,10 @@ static void test_collect_procs(void **state) {
         /* A leaf alone: just its own pids. */
         assert_int_equal(cgfs_collect_procs(f->fd, SLICE "/session-3.scope", &p), 0);
         assert_int_equal(p.n_pids, 2);
+        assert_int_equal(p.pids[0], 100);
+        assert_int_equal(p.pids[1], 101);
+        assert_int_equal(p.n_cgroups, 1);
+        assert_string_equal(p.cgroups[p.cgroup_index[1]], SLICE "/session-3.scope");
         cgfs_procs_done(&p);
 
         /* A malformed pid line poisons nothing silently. */

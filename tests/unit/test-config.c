@@ -226,6 +226,7 @@ static void test_shipped_conf(_unused_ void **state) {
                 "DryRun", "MinUid", "PressureWindow", "NotifyUsers", "MetricsFile", "MemoryHigh",
                 "MemoryMax", "MemorySwapMax", "Warn", "PressureSome", "PressureFull", "PressureDuration",
                 "ThrottleDeadline", "Policy", "KillScope", "KillGrace", "Protect", "Cooldown",
+                "ShortageMemoryFloor", "ShortageSwapFloor", "ShortagePressure", "ShortageDuration", "FairShare",
         };
         _cleanup_free_ char *path = source_conf("memgov.conf"), *text = slurp(path);
         char *line, *save, needle[64], copy[PATH_MAX];
@@ -296,6 +297,27 @@ static void test_governor_keys(_unused_ void **state) {
         assert_int_equal(set->governor.pressure_window, 2 * SEC);
         assert_false(set->governor.notify_users);
         assert_string_equal(set->governor.metrics_file, "/run/memgov/metrics.prom");
+        /* Shortage defaults. */
+        assert_int_equal(set->governor.shortage_memory_floor, 500);
+        assert_int_equal(set->governor.shortage_swap_floor, 5000);
+        assert_int_equal(set->governor.shortage_pressure, 1000);
+        assert_int_equal(set->governor.shortage_duration, 5 * SEC);
+        assert_int_equal(set->governor.fair_share, FAIR_SHARE_EQUAL);
+
+        tmptree_write(root, "memgov.conf",
+                      "[Governor]\nShortageMemoryFloor=2%\nShortageSwapFloor=100%\nShortagePressure=25%\n"
+                      "ShortageDuration=1.5s\nFairShare=budget\n");
+        load_ok();
+        assert_int_equal(set->governor.shortage_memory_floor, 200);
+        assert_int_equal(set->governor.shortage_swap_floor, 10000);
+        assert_int_equal(set->governor.shortage_pressure, 2500);
+        assert_int_equal(set->governor.shortage_duration, 1500 * 1000);
+        assert_int_equal(set->governor.fair_share, FAIR_SHARE_BUDGET);
+        assert_string_equal(fair_share_kind_to_string(FAIR_SHARE_BUDGET), "budget");
+        /* Off. */
+        tmptree_write(root, "memgov.conf", "[Governor]\nShortageMemoryFloor=0\n");
+        load_ok();
+        assert_int_equal(set->governor.shortage_memory_floor, 0);
 
         /* Bounds are inclusive; an empty MetricsFile= turns a set one off again. */
         tmptree_write(root, "memgov.conf",
@@ -429,8 +451,8 @@ static void test_bad_other_values(_unused_ void **state) {
                 { "Warn=80%,101%", "level '101%' is not a percentage from 1% to 100%" },
                 { "Warn=80%;95%", "level '80%;95%' is not a percentage from 1% to 100%" },
                 { "Warn=1% 2% 3% 4% 5% 6% 7% 8% 9%", "at most 8 distinct levels" },
-                { "Policy=oom", "expected rss, runtime or badness" },
-                { "Policy=RSS", "expected rss, runtime or badness" },
+                { "Policy=oom", "expected rss, runtime, badness or growth" },
+                { "Policy=RSS", "expected rss, runtime, badness or growth" },
                 { "KillScope=user", "expected process or cgroup" },
         };
         static const char *const g[][2] = {
@@ -441,6 +463,12 @@ static void test_bad_other_values(_unused_ void **state) {
                 { "MinUid=99999999999999999999", "expected a UID from 0 to 4294967294" },
                 { "MinUid=alice", "expected a UID from 0 to 4294967294" },
                 { "MetricsFile=metrics.prom", "expected an absolute path, or nothing to turn it off" },
+                { "ShortageMemoryFloor=5G", "expected a percentage from 0% to 100%, or 0 to turn it off" },
+                { "ShortageSwapFloor=101%", "expected a percentage from 0% to 100%, or 0 to turn it off" },
+                { "ShortageDuration=infinity", "must be finite" },
+                { "ShortageDuration=soon", "expected a duration such as 500ms, 2s or 1min" },
+                { "FairShare=fair", "expected equal or budget" },
+                { "FairShare=Equal", "expected equal or budget" },
         };
 
         check_bad_values("Defaults", d, ELEMENTSOF(d));
@@ -575,7 +603,7 @@ static void test_every_error_reported(_unused_ void **state) {
         tmptree_write(root, "groups.d/g.conf", "KillScope=user\nWarn=0%\n");
         tmptree_write(root, "users.d/u.conf", "\n\nKillGrace=5x\n");
         LOAD_FAILS("memgov.conf:2: Invalid MemoryMax= value '12Q': " BYTES_WHY,
-                   "memgov.conf:4: Invalid Policy= value 'oom': expected rss, runtime or badness",
+                   "memgov.conf:4: Invalid Policy= value 'oom': expected rss, runtime, badness or growth",
                    "memgov.conf.d/a.conf:2: Invalid DryRun= value 'maybe': expected yes or no",
                    "memgov.conf.d/b.conf:2: Unknown key 'Foo' in section [Defaults]",
                    "groups.d/g.conf:1: Invalid KillScope= value 'user': expected process or cgroup",

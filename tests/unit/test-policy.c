@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -322,11 +323,32 @@ static slice_state fresh_state(const slice_snapshot *s) {
                 .last_max_events = s->events_local.max,
                 .last_high_events = s->events_local.high,
                 .last_oom_kill = s->events.oom_kill,
+                .last_oom = s->events_local.oom,
         };
         return st;
 }
 
-static void test_decide_max_kills_at_once(void **state) {
+static void test_decide_max_alone_is_no_evidence(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 450, APP), task(202, "vim", 20, SCOPE) };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* The kernel counts max before it reclaims: with swap or dirty
+         * cache, usage reaches MemoryMax without any OOM. No stalls, no kill. */
+        uc.throttle_deadline = USEC_INFINITY;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.events_local.max += 50;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+                assert_int_equal(d.reason, KILL_REASON_NONE);
+        }
+}
+
+static void test_decide_oom_kills_at_once(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
                 task(200, "hog", 450, APP),
@@ -342,18 +364,27 @@ static void test_decide_max_kills_at_once(void **state) {
         s.same_mm = fake_same_mm;
         s.same_mm_userdata = &g;
         st = fresh_state(&s);
-        s.events_local.max = 3;
+        /* An OOM in progress: the slice's oom rose, the kernel killed nothing yet. */
+        s.events_local.oom = 1;
+        s.events_local.max = 9;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
-        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_int_equal(d.reason, KILL_REASON_OOM);
         assert_int_equal(d.signal, SIGKILL);
         assert_int_equal(d.n_pids, 2);
         assert_int_equal(d.pids[0], 201);          /* equal score: the younger first */
         assert_int_equal(d.pids[1], 200);
-        assert_non_null(strstr(d.reason_text, "hard limit"));
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.victims[0].first_pid, 0);
+        assert_int_equal(d.victims[0].n_pids, 2);
+        assert_non_null(strstr(d.reason_text, "out of memory"));
         /* The caller records the kill once it happened. */
         assert_int_equal(st.last_kill, 0);
-        assert_string_equal(kill_reason_to_string(d.reason), "max");
+        assert_int_equal(st.last_oom, 1);
+        assert_string_equal(kill_reason_to_string(d.reason), "oom");
+        /* Once seen, the same count is no news. */
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.reason, KILL_REASON_NONE);
 }
 
 static void test_decide_descendant_limit_is_not_ours(void **state) {
@@ -523,14 +554,24 @@ static void test_decide_throttle_deadline(void **state) {
         policy_decide(&s, &uc, SEC, &st, 210 * SEC, &d);
         assert_int_equal(st.throttled_since, 0);
 
-        /* ThrottleDeadline=infinity never acts. */
-        uc.throttle_deadline = USEC_INFINITY;
+        /* ThrottleDeadline=infinity never acts, though the clock runs: a
+         * 1 s deadline on the same state would. */
         s.memory.current = 450 * MiB;
-        s.events_local.high = 30;
         st = fresh_state(&s);
+        s.events_local.high = 30;
+        uc.throttle_deadline = USEC_INFINITY;
         policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
+        assert_int_equal(st.throttled_since, 300 * SEC);
         policy_decide(&s, &uc, SEC, &st, 900 * SEC, &d);
+        assert_int_equal(st.throttled_since, 300 * SEC);
         assert_int_not_equal(d.action, DECISION_KILL);
+        {
+                slice_state copy = st;
+                uc.throttle_deadline = SEC;
+                policy_decide(&s, &uc, SEC, &copy, 901 * SEC, &d);
+                assert_int_equal(d.action, DECISION_KILL);
+                assert_int_equal(d.reason, KILL_REASON_DEADLINE);
+        }
 }
 
 static void test_decide_cooldown(void **state) {
@@ -542,16 +583,16 @@ static void test_decide_cooldown(void **state) {
         (void) state;
 
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         st.last_kill = 100 * SEC;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.in_cooldown);
         assert_non_null(strstr(d.reason_text, "Cooldown="));
-        s.events_local.max = 3;
+        s.events_local.oom = 3;
         policy_decide(&s, &uc, SEC, &st, 105 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_false(d.in_cooldown);
@@ -568,7 +609,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
         /* max and oom_kill rose together: the kernel answered the limit
          * already; taking another task would hit a bystander. */
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         s.events.oom_kill = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
@@ -578,7 +619,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* The kernel's victim is still dying and holds most of the slice. */
         t[0].task.exiting = true;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.stand_down);
         assert_int_equal(d.dying_pid, 200);
@@ -586,7 +627,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* Once its memory is gone (a zombie holds none), the next max event acts. */
         t[0].task.rss_bytes = 0;
-        s.events_local.max = 3;
+        s.events_local.oom = 3;
         policy_decide(&s, &uc, SEC, &st, 102 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 201);
@@ -594,7 +635,7 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
 
         /* A small exiting task does not hold the decision back. */
         t[0].task.rss_bytes = 1 * MiB;
-        s.events_local.max = 4;
+        s.events_local.oom = 4;
         policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
 }
@@ -609,16 +650,16 @@ static void test_decide_no_victim(void **state) {
 
         t[0].task.oom_score_adj = -1000;
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_not_equal(d.action, DECISION_KILL);
         assert_true(d.no_victim);
-        assert_int_equal(d.reason, KILL_REASON_MAX);
+        assert_int_equal(d.reason, KILL_REASON_OOM);
         assert_non_null(strstr(d.reason_text, "every task is protected"));
         assert_int_equal(st.last_kill, 0);
 
         s.n_tasks = 0;
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_true(d.no_victim);
 }
@@ -638,7 +679,7 @@ static void test_decide_cgroup_scope(void **state) {
 
         uc.kill_scope = KILL_SCOPE_CGROUP;
         st = fresh_state(&s);
-        s.events_local.max = 1;
+        s.events_local.oom = 1;
         policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL_CGROUP);
         assert_string_equal(d.cgroup, APP);
@@ -649,7 +690,7 @@ static void test_decide_cgroup_scope(void **state) {
         s.n_tasks = 4;
         s.memory.current = 495 * MiB;
         st = fresh_state(&s);
-        s.events_local.max = 2;
+        s.events_local.oom = 2;
         policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.pids[0], 202);
@@ -728,6 +769,487 @@ static void test_decide_warn_jump(void **state) {
         assert_int_equal(d.action, DECISION_NONE);
 }
 
+#define STAT_ALL (CGFS_STAT_HAS_KERNEL | CGFS_STAT_HAS_LRU | CGFS_STAT_HAS_ACTIVATE | CGFS_STAT_HAS_PGSTEAL)
+#define PAGES(b) ((b) / 4096)
+
+/* memory.stat of a slice at 400 MiB: ANON of anon, the rest page cache. */
+static cgfs_memory_stat stat_of(uint64_t anon, uint64_t cache) {
+        return (cgfs_memory_stat) {
+                .anon = anon, .active_anon = anon, .file = cache, .inactive_file = cache,
+                .present = STAT_ALL,
+        };
+}
+
+static void test_decide_copy_is_never_killed(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "dd", 2, SCOPE), task(100, "bash", 4, SCOPE) };
+        slice_snapshot s = snap(t, 2, 401 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* dd fills the slice with page cache: at MemoryHigh, throttled,
+         * stalling in reclaim and writeback, and making progress. */
+        s.has_stat = true;
+        s.stat = stat_of(6 * MiB, 390 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 1000;
+                s.events_local.max += 3;
+                s.stat.pgsteal += PAGES(30 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_equal(d.action, DECISION_NONE);     /* no kill and no warning: it is cache */
+                assert_int_equal(st.pressure_since, 0);
+                assert_int_equal(st.throttled_since, 0);
+        }
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_YES);
+        assert_int_equal(d.usage.total, 401 * MiB);
+        assert_int_equal(d.usage.cache, 390 * MiB);
+        assert_int_equal(d.usage.unreclaimable, 11 * MiB);
+
+        /* Writeback stuck (a dead NFS server): no progress, but killing frees
+         * nothing reclaim could not; the deadline does not fire on cache. */
+        for (usec_t now = 161 * SEC; now <= 240 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 1000;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_NONE);
+        assert_true(st.throttled_since > 0);
+}
+
+static void test_decide_pressure_needs_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 380, APP), task(201, "vim", 10, SCOPE) };
+        slice_snapshot s = snap(t, 2, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* A hog without swap: 380 MiB anon, 15 MiB of cache it needs. */
+        s.has_stat = true;
+        s.stat = stat_of(380 * MiB, 15 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+        assert_int_equal(d.signal, SIGTERM);
+        assert_int_equal(d.pids[0], 200);
+        assert_non_null(strstr(d.reason_text, "400M used, 15M of it cache"));
+
+        /* Half anon, half cache that is not thrashing: the stalls are reclaim
+         * doing its job, not a reason to kill. */
+        s.stat = stat_of(200 * MiB, 195 * MiB);
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 230 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        /* The same cache thrashing (refaults activated at 1/16 of it a
+         * second): the kernel cannot keep it, it counts, and it kills. */
+        for (usec_t now = 231 * SEC; now <= 240 * SEC && d.action != DECISION_KILL; now += SEC) {
+                s.psi_event_at = now;
+                s.stat.workingset_activate_file += PAGES(20 * MiB);
+                s.stat.workingset_refault_file += PAGES(20 * MiB);
+                s.stat.pgsteal += PAGES(20 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_true(st.file_thrashing);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+}
+
+static void test_decide_deadline_is_time_without_progress(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "hog", 390, APP) };
+        slice_snapshot s = snap(t, 1, 410 * MiB);
+        slice_state st;
+        policy_decision d;
+        usec_t now;
+        (void) state;
+
+        uc.pressure_some = 0;   /* only the deadline can act */
+        s.has_stat = true;
+        s.stat = stat_of(395 * MiB, 10 * MiB);
+        st = fresh_state(&s);
+        /* The first sample is the reference: no verdict yet, no clock. */
+        s.events_local.high = 10;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_UNKNOWN);
+        assert_int_equal(st.throttled_since, 0);
+        /* Reclaim makes progress (swapping out, say): the clock stays off. */
+        for (now = 101 * SEC; now <= 140 * SEC; now += SEC) {
+                s.events_local.high += 10;
+                s.stat.pgsteal += PAGES(8 * MiB);
+                s.stat.workingset_refault_anon += PAGES(3 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_equal(st.throttled_since, 0);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        /* What it reclaims comes straight back: no progress from here on. */
+        s.events_local.high += 10;
+        s.stat.pgsteal += PAGES(8 * MiB);
+        s.stat.workingset_refault_anon += PAGES(5 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 141 * SEC, &d);
+        assert_int_equal(st.progress, MEMSTAT_PROGRESS_NONE);
+        assert_int_equal(st.throttled_since, 141 * SEC);
+        policy_decide(&s, &uc, SEC, &st, 160 * SEC, &d);
+        assert_int_not_equal(d.action, DECISION_KILL);
+        policy_decide(&s, &uc, SEC, &st, 161 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_DEADLINE);
+        assert_non_null(strstr(d.reason_text, "without progress"));
+
+        /* Progress in between restarts the count. */
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        s.events_local.high += 10;
+        policy_decide(&s, &uc, SEC, &st, 201 * SEC, &d);
+        assert_int_equal(st.throttled_since, 201 * SEC);
+        s.stat.pgsteal += PAGES(8 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 215 * SEC, &d);
+        assert_int_equal(st.throttled_since, 0);
+}
+
+static void test_decide_swap_within_allowance(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "sim", 390, APP), task(201, "vim", 10, SCOPE) };
+        slice_snapshot s = snap(t, 2, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        usec_t now;
+        (void) state;
+
+        /* 1 GiB of swap, MemorySwapMax=300M: the job swaps out as it grows
+         * and gets on with its work. Stalls, at MemoryHigh, left alone. */
+        s.swap_total = 1 * GiB;
+        s.swap_free = 800 * MiB;
+        s.memory.swap_max = 300 * MiB;
+        s.memory.swap_current = 100 * MiB;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 8 * MiB);
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (now = 100 * SEC; now <= 160 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 100;
+                s.stat.pgsteal += PAGES(2 * MiB);
+                s.memory.swap_current += 2 * MiB;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+                assert_int_not_equal(d.action, DECISION_KILL);
+        }
+        assert_true(d.usage.swappable > 300 * MiB);
+        assert_int_equal(st.throttled_since, 0);
+
+        /* The allowance is used up and what it swaps out it swaps straight
+         * back in: thrashing, acted on within PressureDuration. */
+        s.memory.swap_current = 299 * MiB;
+        for (now = 161 * SEC; now <= 175 * SEC && d.action != DECISION_KILL; now += SEC) {
+                s.psi_event_at = now;
+                s.events_local.high += 100;
+                s.stat.pgsteal += PAGES(2 * MiB);
+                s.stat.workingset_refault_anon += PAGES(2 * MiB);
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_PRESSURE);
+        assert_int_equal(d.pids[0], 200);
+        assert_true(now - SEC <= 161 * SEC + uc.pressure_duration);
+        assert_int_equal(d.usage.swappable, 0);
+}
+
+static void test_decide_warn_on_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "tar", 5, APP) };
+        slice_snapshot s = snap(t, 1, 480 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* 96% of MemoryMax, nearly all of it cache: nothing to warn about. */
+        s.memory.high = BYTES_INFINITY;
+        s.has_stat = true;
+        s.stat = stat_of(10 * MiB, 465 * MiB);
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        /* Anon past 80%: warned, with total and cache side by side. */
+        s.stat = stat_of(410 * MiB, 65 * MiB);
+        policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 0);
+        assert_non_null(strstr(d.reason_text, "unreclaimable usage 415M reached 80% of MemoryMax=500M"));
+        assert_non_null(strstr(d.reason_text, "480M used, 65M of it cache"));
+}
+
+static void test_decide_warn_rearm_needs_hysteresis(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = { task(200, "job", 100, APP) };
+        slice_snapshot s = snap(t, 1, 490 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        s.memory.high = BYTES_INFINITY;
+        st = fresh_state(&s);
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+        /* Dipping under 95% but not under 93% re-arms nothing, however
+         * long: usage hovering at a level is warned once. */
+        s.memory.current = 470 * MiB;             /* 94% */
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_int_equal(st.warned, 3);
+        s.memory.current = 490 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 300 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        /* Under 93% re-arms 95% only; back over it, a minute later, warns again. */
+        s.memory.current = 460 * MiB;             /* 92% */
+        policy_decide(&s, &uc, SEC, &st, 301 * SEC, &d);
+        assert_int_equal(st.warned, 1);
+        s.memory.current = 490 * MiB;
+        policy_decide(&s, &uc, SEC, &st, 400 * SEC, &d);
+        assert_int_equal(d.action, DECISION_WARN);
+        assert_int_equal(d.warn_level, 1);
+}
+
+static void test_growth_ranks_what_grew(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(150, "vim", 30, SCOPE),       /* the editor, unchanged since before the build */
+                task(151, "make", 5, SCOPE),
+                task(300, "cc1", 20, SCOPE),       /* workers: seen small at the baseline... */
+                task(301, "cc1", 20, SCOPE),
+                task(302, "cc1", 1, SCOPE),
+        };
+        slice_snapshot s = snap(t, 5, 380 * MiB);
+        policy_history h = {};
+        policy_candidate r[8];
+        (void) state;
+
+        t[0].task.start_time = 1;
+        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
+        s.n_tasks = 3;                       /* only vim, make and one worker are seen at 105 s */
+        assert_int_equal(policy_observe_tasks(&h, &s, 105 * SEC), 0);
+        s.n_tasks = 5;
+        /* Now: the workers at 28-40 MiB, one new worker (303) from nothing. */
+        policy_task now[] = {
+                t[0], t[1], t[2], t[3], t[4], task(303, "cc1", 28, SCOPE),
+        };
+        now[2].task.rss_bytes = 40 * MiB;
+        now[3].task.rss_bytes = 38 * MiB;
+        now[4].task.rss_bytes = 29 * MiB;
+        s.tasks = now;
+        s.n_tasks = 6;
+        s.history = &h;
+        assert_int_equal(policy_observe_tasks(&h, &s, 130 * SEC), 0);
+
+        /* The editor is the largest task; by growth it goes last. */
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 300);
+        now[0].task.rss_bytes = 45 * MiB;
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 150);
+        assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 150);
+        policy_rank(&s, &uc, POLICY_GROWTH, r);
+        assert_int_equal(s.tasks[r[0].index].task.pid, 302);      /* 1 -> 29 MiB */
+        assert_true(r[0].score == (int64_t) (28 * MiB));
+        /* 303 grew 28 MiB from nothing, as did 302: ties go by badness, 302 is bigger. */
+        assert_int_equal(s.tasks[r[1].index].task.pid, 303);
+        assert_true(r[1].score == (int64_t) (28 * MiB));
+        assert_true(r[1].tiebreak < r[0].tiebreak);
+        assert_int_equal(s.tasks[r[2].index].task.pid, 300);      /* 20 -> 40 */
+        assert_int_equal(s.tasks[r[3].index].task.pid, 301);      /* 20 -> 38 */
+        assert_int_equal(s.tasks[r[4].index].task.pid, 150);      /* 30 -> 45 */
+        assert_true(r[4].score == (int64_t) (15 * MiB));
+        assert_int_equal(s.tasks[r[5].index].task.pid, 151);      /* 0 */
+        assert_true(r[5].score == 0);
+        now[0].task.rss_bytes = 30 * MiB;
+        policy_rank(&s, &uc, POLICY_GROWTH, r);
+        /* Equal growth (none): badness decides, the larger vim first. */
+        assert_int_equal(s.tasks[r[4].index].task.pid, 150);
+        assert_int_equal(s.tasks[r[5].index].task.pid, 151);
+        assert_true(r[4].tiebreak > r[5].tiebreak);
+
+        /* A recycled pid is a new task: it grew from nothing. */
+        now[2].task.start_time = 999;
+        assert_true(policy_growth(&s, 2, 130 * SEC) == (int64_t) (40 * MiB));
+        /* Past the window the baseline moves to the next observation. */
+        assert_true(policy_growth(&s, 3, 100 * SEC + GROWTH_WINDOW_USEC + 1) == (int64_t) (38 * MiB));
+        assert_true(policy_growth(&s, 0, 100 * SEC + GROWTH_WINDOW_USEC + 1) == 0);
+        assert_int_equal(growth_baseline_at(&h, 100 * SEC + GROWTH_WINDOW_USEC + 1), 105 * SEC);
+        /* Without history everything grew from nothing: growth is the footprint. */
+        s.history = NULL;
+        assert_true(policy_growth(&s, 0, 130 * SEC) == (int64_t) (30 * MiB));
+        growth_history_done(&h);
+        assert_int_equal(h.n, 0);
+}
+
+static void test_growth_history_bounds(void **state) {
+        growth_history h = {};
+        growth_entry *e;
+        uint64_t v;
+        (void) state;
+
+        for (usec_t i = 0; i < GROWTH_MAX_OBSERVATIONS + 4; i++) {
+                e = calloc(2, sizeof *e);
+                e[0] = (growth_entry) { .pid = 20, .start_time = 5, .footprint = i };
+                e[1] = (growth_entry) { .pid = 10, .start_time = 5, .footprint = 100 + i };
+                assert_int_equal(growth_record(&h, e, 2, (10 + i) * SEC), 0);
+        }
+        /* Full: the earliest stays as the baseline, the ones after it go. */
+        assert_int_equal(h.n, GROWTH_MAX_OBSERVATIONS);
+        assert_int_equal(h.obs[0].at, 10 * SEC);
+        assert_int_equal(h.obs[1].at, 15 * SEC);
+        assert_true(growth_baseline(&h, 20, 5, 40 * SEC, &v));
+        assert_int_equal(v, 0);
+        assert_true(growth_baseline(&h, 10, 5, 40 * SEC, &v));   /* entries are sorted for lookup */
+        assert_int_equal(v, 100);
+        assert_false(growth_baseline(&h, 30, 5, 40 * SEC, &v));
+        assert_false(growth_baseline(&h, 20, 6, 40 * SEC, &v));
+        /* Time running backwards is refused. */
+        e = calloc(1, sizeof *e);
+        assert_int_equal(growth_record(&h, e, 1, 5 * SEC), -EINVAL);
+        /* Past the window everything expires on the next record. */
+        assert_int_equal(growth_record(&h, NULL, 0, 10 * SEC + 2 * GROWTH_WINDOW_USEC), 0);
+        assert_int_equal(h.n, 1);
+        growth_history_done(&h);
+}
+
+static void test_decide_swarm_in_one_round(void **state) {
+        user_config uc = uc_base();
+        policy_task t[12];
+        slice_snapshot s;
+        slice_state st;
+        policy_decision d;
+        mm_groups g = { 304, 320 };
+        (void) state;
+
+        /* make -j8: eight workers of 40 MiB, a 30 MiB editor, the login
+         * shell; 390 of 400 MiB unreclaimable. The target is 350 MiB. */
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.sid = 100;
+        t[1] = task(150, "vim", 30, SCOPE);
+        for (int i = 0; i < 8; i++)
+                t[2 + i] = task(300 + i, "cc1", 40, SCOPE);
+        t[10] = task(320, "cc1-thread", 40, SCOPE);   /* shares 304's mm */
+        t[11] = task(151, "tmux: server", 6, SCOPE);
+        s = snap(t, 12, 400 * MiB);
+        s.same_mm = fake_same_mm;
+        s.same_mm_userdata = &g;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        s.psi_trigger = true;
+        uc.policy = POLICY_RSS;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        /* 40 MiB over the target: one worker of 40 MiB is enough. */
+        assert_int_equal(d.need, 40 * MiB);
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.frees, 40 * MiB);
+
+        /* 430 MiB of it unreclaimable (MemoryHigh 440M): 430 - 385 = 45 MiB, two workers. */
+        s.memory.high = 440 * MiB;
+        s.memory.current = 440 * MiB;
+        s.stat = stat_of(430 * MiB, 10 * MiB);
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.need, 45 * MiB);
+        assert_int_equal(d.n_victims, 2);
+        assert_int_equal(d.frees, 80 * MiB);
+
+        /* The whole job over budget at once: it takes every worker, the
+         * thread sharing 304's memory with 304, never the editor, bash or tmux. */
+        s.memory.high = 50 * MiB;     /* more than every unprotected task holds */
+        s.memory.max = 500 * MiB;
+        st = fresh_state(&s);
+        for (usec_t now = 300 * SEC; now <= 305 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.n_victims, 9);     /* 8 workers and the editor: all unprotected tasks */
+        assert_true(d.frees < d.need);
+        assert_int_equal(d.n_pids, 10);
+        for (size_t i = 0; i < d.n_victims; i++) {
+                const policy_victim *v = &d.victims[i];
+                pid_t pid = s.tasks[v->index].task.pid;
+
+                assert_true(pid != 100 && pid != 151);
+                assert_int_equal(d.pids[v->first_pid], pid);
+                if (pid == 304 || pid == 320) {
+                        assert_int_equal(v->n_pids, 2);
+                        assert_int_equal(d.pids[v->first_pid + 1], pid == 304 ? 320 : 304);
+                } else
+                        assert_int_equal(v->n_pids, 1);
+                if (i > 0)
+                        assert_int_equal(v->first_pid, d.victims[i - 1].first_pid + d.victims[i - 1].n_pids);
+        }
+        assert_int_equal(s.tasks[d.victims[8].index].task.pid, 150);   /* the editor, smallest, last */
+        assert_int_equal(d.victim, d.victims[0].index);
+        assert_non_null(strstr(d.reason_text, "and 8 more"));
+}
+
+static void test_decide_swarm_cgroup_scope(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "w1", 30, APP), task(201, "w2", 30, APP), task(202, "w3", 30, APP),
+                task(300, "w4", 25, SLICE "/user@1001.service/app.slice/other.service"),
+                task(100, "bash", 4, SCOPE),
+                task(101, "scopejob", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 6, 400 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        t[4].task.sid = 100;
+        uc.kill_scope = KILL_SCOPE_CGROUP;
+        uc.policy = POLICY_RSS;
+        s.has_stat = true;
+        s.stat = stat_of(395 * MiB, 3 * MiB);       /* 48 MiB over the 350 MiB target */
+        s.psi_trigger = true;
+        st = fresh_state(&s);
+        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        /* job.service's cgroup frees all three of its workers: one victim. */
+        assert_int_equal(d.action, DECISION_KILL_CGROUP);
+        assert_int_equal(d.n_victims, 1);
+        assert_string_equal(d.victims[0].cgroup, APP);
+        assert_int_equal(d.victims[0].frees, 90 * MiB);
+
+        /* 117 MiB over the target of 280 MiB: then other.service, then the
+         * scope's job alone (the scope holds the login shell: a process kill). */
+        s.memory.high = 320 * MiB;
+        s.memory.current = 400 * MiB;
+        st = fresh_state(&s);
+        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.n_victims, 3);
+        assert_string_equal(d.victims[0].cgroup, APP);
+        assert_string_equal(d.victims[1].cgroup, SLICE "/user@1001.service/app.slice/other.service");
+        assert_null(d.victims[2].cgroup);
+        assert_int_equal(d.pids[d.victims[2].first_pid], 101);
+}
+
 static void test_recovered(void **state) {
         user_config uc = uc_base();
         cgfs_memory m = { .current = 410 * MiB, .high = 400 * MiB, .max = 500 * MiB };
@@ -738,16 +1260,19 @@ static void test_recovered(void **state) {
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
         m.current = 300 * MiB;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+        /* A max event is no OOM: under budget is recovered. */
         e.max = 6;
+        assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+        /* An OOM in the slice since the decision is not. */
+        e.oom = 1;
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
+        e.oom = 0;
         /* The kernel killed since the decision: nothing left for us to do. */
         m.current = 410 * MiB;
         e.oom_kill = 1;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         e.oom_kill = 0;
-        m.current = 300 * MiB;
         /* No MemoryHigh: the last warning level stands in for the budget. */
-        e.max = 5;
         m.high = BYTES_INFINITY;
         m.current = 480 * MiB;
         assert_false(policy_recovered(&m, &e, &e, &uc, &st));
@@ -755,6 +1280,34 @@ static void test_recovered(void **state) {
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
         m.max = BYTES_INFINITY;
         assert_true(policy_recovered(&m, &e, &e, &uc, &st));
+}
+
+static void test_recovered_by_unreclaimable(void **state) {
+        user_config uc = uc_base();
+        slice_snapshot s = snap(NULL, 0, 400 * MiB);
+        slice_state st = { .initialized = true };
+        (void) state;
+
+        /* The decision's own definition: usage at MemoryHigh, but cache. */
+        s.has_stat = true;
+        s.stat = (cgfs_memory_stat) {
+                .anon = 100 * MiB, .file = 300 * MiB, .active_file = 100 * MiB, .inactive_file = 200 * MiB,
+                .active_anon = 100 * MiB, .present = CGFS_STAT_HAS_LRU,
+        };
+        assert_true(policy_snapshot_recovered(&s, &uc, &st));
+        /* The cache thrashing, as the decision saw: it counts. */
+        st.file_thrashing = true;
+        assert_false(policy_snapshot_recovered(&s, &uc, &st));
+        st.file_thrashing = false;
+        /* Mostly anon without swap: not recovered. */
+        s.stat.anon = s.stat.active_anon = 390 * MiB;
+        s.stat.file = s.stat.inactive_file = 10 * MiB;
+        s.stat.active_file = 0;
+        assert_false(policy_snapshot_recovered(&s, &uc, &st));
+        /* The same anon with free swap to go to: recovered. */
+        s.swap_total = 1 * GiB;
+        s.swap_free = 1 * GiB;
+        assert_true(policy_snapshot_recovered(&s, &uc, &st));
 }
 
 static void test_next_sample(void **state) {
@@ -793,7 +1346,8 @@ int main(void) {
                 cmocka_unit_test(test_login_chain_hog),
                 cmocka_unit_test(test_ties),
                 cmocka_unit_test(test_protected_ranked_last),
-                cmocka_unit_test(test_decide_max_kills_at_once),
+                cmocka_unit_test(test_decide_max_alone_is_no_evidence),
+                cmocka_unit_test(test_decide_oom_kills_at_once),
                 cmocka_unit_test(test_decide_descendant_limit_is_not_ours),
                 cmocka_unit_test(test_decide_first_call_is_baseline),
                 cmocka_unit_test(test_decide_sustained_pressure),
@@ -807,7 +1361,18 @@ int main(void) {
                 cmocka_unit_test(test_decide_cgroup_scope),
                 cmocka_unit_test(test_decide_warn_levels),
                 cmocka_unit_test(test_decide_warn_jump),
+                cmocka_unit_test(test_decide_copy_is_never_killed),
+                cmocka_unit_test(test_decide_pressure_needs_unreclaimable),
+                cmocka_unit_test(test_decide_deadline_is_time_without_progress),
+                cmocka_unit_test(test_decide_swap_within_allowance),
+                cmocka_unit_test(test_decide_warn_on_unreclaimable),
+                cmocka_unit_test(test_decide_warn_rearm_needs_hysteresis),
+                cmocka_unit_test(test_growth_ranks_what_grew),
+                cmocka_unit_test(test_growth_history_bounds),
+                cmocka_unit_test(test_decide_swarm_in_one_round),
+                cmocka_unit_test(test_decide_swarm_cgroup_scope),
                 cmocka_unit_test(test_recovered),
+                cmocka_unit_test(test_recovered_by_unreclaimable),
                 cmocka_unit_test(test_next_sample),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,11 @@ static int setup(void **state) {
                                                              "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
         tmptree_write(f->cgroot, SLICE "/cgroup.procs", "");
         tmptree_write(f->cgroot, SLICE "/session-3.scope/cgroup.procs", "100\n101\n102\n");
-        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_write(f->cgroot, SLICE "/memory.stat", "anon 314572800\nfile 94371840\nshmem 1048576\n"
+                                                         "active_file 40000000\ninactive_file 53323264\n"
+                                                         "pgsteal 77\nzswpwb 0\n");
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n"
+                                              "SwapTotal: 1048576 kB\nSwapFree: 524288 kB\n");
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 100, .ppid = 1, .sid = 100, .uid = 1001,
                                                      .comm = "bash", .rss_kb = 4096, .start_time = 10 });
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 101, .ppid = 100, .sid = 100, .uid = 1001,
@@ -69,6 +73,20 @@ static void test_take_tasks(void **state) {
         assert_int_equal(s.slice.events_local.high, 12);
         assert_true(s.slice.pressure.some.avg10 > 29.9);
         assert_true(s.slice.mem_total == 8388608ULL * 1024);
+        assert_true(s.slice.mem_available == 4194304ULL * 1024);
+        assert_true(s.slice.swap_total == 1048576ULL * 1024);
+        assert_true(s.slice.swap_free == 524288ULL * 1024);
+        assert_true(s.has_memory);
+        assert_true(s.slice.has_stat);
+        assert_int_equal(s.slice.stat.anon, 314572800);
+        assert_int_equal(s.slice.stat.inactive_file, 53323264);
+        assert_int_equal(s.slice.stat.pgsteal, 77);
+        assert_int_equal(s.slice.memory.high, 419430400);
+        assert_int_equal(s.slice.memory.max, 524288000);
+        assert_int_equal(s.slice.tasks[0].task.pid, 100);
+        assert_int_equal(s.slice.tasks[1].task.pid, 101);
+        assert_int_equal(s.slice.tasks[1].task.rss_bytes, 400000ULL * 1024);
+        assert_int_equal(s.slice.tasks[1].task.ppid, 100);
         assert_int_equal(s.slice.n_tasks, 2);
         assert_int_equal(s.n_unreadable, 0);
         assert_string_equal(s.slice.tasks[1].task.comm, "hog");
@@ -90,6 +108,19 @@ static void test_take_memory_only(void **state) {
         assert_int_equal(s.slice.events_local.high, 3);
         assert_int_equal(s.slice.events_local.max, 1);
         assert_int_equal(s.slice.events.high, 12);
+        /* The cheap read has memory.stat too. */
+        assert_true(s.slice.has_stat);
+        assert_int_equal(s.slice.stat.file, 94371840);
+        assert_int_equal(s.slice.stat.shmem, 1048576);
+        assert_int_equal(s.slice.stat.active_file, 40000000);
+        assert_null(s.slice.tasks);
+        snapshot_done(&s);
+
+        /* No memory.stat: the snapshot says so, and the policy counts all of memory.current. */
+        unlinkat(f->cgfd, SLICE "/memory.stat", 0);
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), 0);
+        assert_false(s.slice.has_stat);
+        assert_int_equal(s.slice.stat.anon, 0);
         snapshot_done(&s);
 }
 
@@ -110,10 +141,17 @@ static void test_take_errors(void **state) {
         assert_int_equal(s.first_error, -EINVAL);
         snapshot_done(&s);
 
-        /* Without PSI (psi=0) the snapshot still works. */
+        /* Without PSI (psi=0) the snapshot still works, with no stalls in it. */
         unlinkat(f->cgfd, SLICE "/memory.pressure", 0);
         assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), 0);
+        assert_true(s.slice.pressure.some.avg10 == 0.0);
+        assert_int_equal(s.slice.memory.current, 419430400);
         snapshot_done(&s);
+
+        /* A malformed memory.stat is an error for the slice, as memory.events is. */
+        tmptree_write(f->cgroot, SLICE "/memory.stat", "anon many\n");
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), -EINVAL);
+        unlinkat(f->cgfd, SLICE "/memory.stat", 0);
 
         /* A malformed memory.events is an error for the slice. */
         tmptree_write(f->cgroot, SLICE "/memory.events", "high lots\n");

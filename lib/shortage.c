@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shortage.h"
+
+static bool string_has_cc(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+static uint64_t sub_floor0(uint64_t a, uint64_t b) {
+        return a > b ? a - b : 0;
+}
+
+static uint64_t share_of(uint64_t total, unsigned permyriad) {
+        return total / 10000 * permyriad + total % 10000 * permyriad / 10000;
+}
+
+static bool stalled(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
+        /* As for a slice: the kernel sends at most one event per window. */
+        if (m->psi_trigger)
+                return m->psi_event_at > 0 && now >= m->psi_event_at && now - m->psi_event_at <= 2 * window;
+        return gc->shortage_pressure > 0 && m->pressure.some.avg10 * 100.0 >= (double) gc->shortage_pressure;
+}
+
+bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
+        assert(m);
+        assert(gc);
+
+        if (gc->shortage_memory_floor == 0 || m->mem_total == 0)
+                return false;
+        if (m->mem_available > share_of(m->mem_total, gc->shortage_memory_floor))
+                return false;
+        /* Swap left to go to: the kernel can still make room, as slowly as it may. */
+        if (m->swap_total > 0 && m->swap_free > share_of(m->swap_total, gc->shortage_swap_floor))
+                return false;
+        return stalled(m, gc, window, now);
+}
+
+static uint64_t weight_of(const shortage_user *u, fair_share_kind kind) {
+        if (kind == FAIR_SHARE_BUDGET)
+                /* In MiB, so that sums of budgets stay far from overflow; no
+                 * budget is as much as anyone may hold: RAM in practice. */
+                return u->budget == BYTES_INFINITY ? UINT64_MAX >> 24 : (u->budget >> 20) + 1;
+        return u->weight > 0 ? u->weight : 1;
+}
+
+void shortage_fair_shares(const shortage_user *users, size_t n, uint64_t pool, fair_share_kind kind,
+                          uint64_t *ret_shares) {
+        _cleanup_free_ bool *settled = NULL;
+        long double level;
+        bool changed = true;
+
+        assert(users || n == 0);
+        assert(ret_shares || n == 0);
+
+        if (n == 0)
+                return;
+        settled = calloc(n, sizeof *settled);
+        /* Water-filling: users under their part keep what they hold, and the
+         * rest of the pool is shared among the others, until nobody else
+         * fits under the level. At most n rounds. */
+        while (changed) {
+                long double weights = 0, left = (long double) pool;
+
+                changed = false;
+                for (size_t i = 0; i < n; i++) {
+                        if (settled && settled[i])
+                                left -= (long double) users[i].unreclaimable;
+                        else
+                                weights += (long double) weight_of(&users[i], kind);
+                }
+                if (weights == 0)
+                        break;
+                level = left > 0 ? left / weights : 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (settled && settled[i])
+                                continue;
+                        ret_shares[i] = (uint64_t) (level * (long double) weight_of(&users[i], kind));
+                        if (settled && users[i].unreclaimable <= ret_shares[i]) {
+                                settled[i] = true;
+                                changed = true;
+                        }
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (settled && settled[i])
+                        ret_shares[i] = users[i].unreclaimable;
+}
+
+void shortage_decide(const shortage_machine *m, const shortage_user *users, size_t n_users,
+                     const governor_config *gc, usec_t window, shortage_state *state, usec_t now,
+                     shortage_decision *ret) {
+        _cleanup_free_ uint64_t *shares = NULL;
+        char avail[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], held[FORMAT_BYTES_MAX], fair[FORMAT_BYTES_MAX],
+             excess[FORMAT_BYTES_MAX], since[32], who[64];
+        uint64_t pool, held_by_users;
+        size_t best = SIZE_MAX;
+
+        assert(m);
+        assert(users || n_users == 0);
+        assert(gc);
+        assert(state);
+        assert(ret);
+
+        *ret = (shortage_decision) { .user = SIZE_MAX };
+        ret->is_short = shortage_is_short(m, gc, window, now);
+        if (!ret->is_short) {
+                state->short_since = 0;
+                return;
+        }
+        if (state->short_since == 0)
+                state->short_since = now;
+        ret->sustained = now - state->short_since >= gc->shortage_duration;
+        if (!ret->sustained)
+                return;
+
+        snprintf(since, sizeof since, "%" PRIu64 ".%us", (now - state->short_since) / USEC_PER_SEC,
+                 (unsigned) ((now - state->short_since) % USEC_PER_SEC / (USEC_PER_SEC / 10)));
+        format_bytes(avail, sizeof avail, m->mem_available);
+        format_bytes(swap, sizeof swap, m->swap_free);
+
+        for (size_t i = 0; i < n_users; i++)
+                if (users[i].over_budget) {
+                        snprintf(ret->reason_text, sizeof ret->reason_text,
+                                 "machine short for %s (MemAvailable %s, free swap %s), but uid %u is over "
+                                 "its own budget: its policy acts", since, avail, swap, (unsigned) users[i].uid);
+                        return;
+                }
+
+        /* Mostly held outside user slices: the kernel's and systemd-oomd's to handle. */
+        held_by_users = 0;
+        for (size_t i = 0; i < n_users; i++)
+                held_by_users += users[i].unreclaimable;
+        if (held_by_users < sub_floor0(m->mem_total, m->mem_available) / 2) {
+                snprintf(ret->reason_text, sizeof ret->reason_text,
+                         "machine short for %s (MemAvailable %s, free swap %s), but users hold %s, under half "
+                         "of the memory in use: the memory is held outside user slices", since, avail, swap,
+                         format_bytes(held, sizeof held, held_by_users));
+                return;
+        }
+        /* The pool: what users may hold while the machine keeps its floor,
+         * which is less than they hold now. Shared max-min fair, a user
+         * furthest above their part is where the memory went. */
+        pool = sub_floor0(held_by_users + m->mem_available, share_of(m->mem_total, gc->shortage_memory_floor));
+        shares = calloc(n_users ? n_users : 1, sizeof *shares);
+        if (!shares)
+                return;   /* nothing chosen; the next call tries again */
+        shortage_fair_shares(users, n_users, pool, gc->fair_share, shares);
+        for (size_t i = 0; i < n_users; i++) {
+                if (users[i].unreclaimable <= shares[i])
+                        continue;
+                ret->n_active++;
+                if (best == SIZE_MAX ||
+                    users[i].unreclaimable - shares[i] > users[best].unreclaimable - shares[best] ||
+                    (users[i].unreclaimable - shares[i] == users[best].unreclaimable - shares[best] &&
+                     users[i].unreclaimable > users[best].unreclaimable))
+                        best = i;
+        }
+        if (best == SIZE_MAX) {
+                snprintf(ret->reason_text, sizeof ret->reason_text,
+                         "machine short for %s (MemAvailable %s, free swap %s), but no user holds more than "
+                         "their fair share", since, avail, swap);
+                return;
+        }
+
+        ret->act = true;
+        ret->user = best;
+        ret->fair_share = shares[best];
+        ret->excess = users[best].unreclaimable - shares[best];
+        /* The name comes from the password database, but keep it short and printable anyway. */
+        if (users[best].name && strlen(users[best].name) < 32 && !string_has_cc(users[best].name))
+                snprintf(who, sizeof who, "%s (uid %u)", users[best].name, (unsigned) users[best].uid);
+        else
+                snprintf(who, sizeof who, "uid %u", (unsigned) users[best].uid);
+        snprintf(ret->reason_text, sizeof ret->reason_text,
+                 "machine short for %s (MemAvailable %s, free swap %s, memory stalls): %s holds %s unreclaimable, "
+                 "%s above a fair share of %s (FairShare=%s, %zu of %zu users above theirs), the most of any user",
+                 since, avail, swap, who, format_bytes(held, sizeof held, users[best].unreclaimable),
+                 format_bytes(excess, sizeof excess, ret->excess),
+                 format_bytes(fair, sizeof fair, ret->fair_share), fair_share_kind_to_string(gc->fair_share),
+                 ret->n_active, n_users);
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Machine-wide shortage and fair shares on struct literals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shortage.h"
+
+#define MiB (1024ULL * 1024ULL)
+#define GiB (1024ULL * MiB)
+#define SEC USEC_PER_SEC
+
+static governor_config gc_base(void) {
+        governor_config gc;
+        governor_config_defaults(&gc);
+        return gc;
+}
+
+/* A 2 GiB node with 1 GiB of swap, nearly out of both, stalling. */
+static shortage_machine short_machine(void) {
+        return (shortage_machine) {
+                .mem_total = 2000 * MiB, .mem_available = 60 * MiB,
+                .swap_total = 1 * GiB, .swap_free = 100 * MiB,
+                .pressure = { .some = { .avg10 = 35.0 } },
+        };
+}
+
+static void test_is_short(void **state) {
+        governor_config gc = gc_base();
+        shortage_machine m = short_machine();
+        (void) state;
+
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        /* MemAvailable over 5% of RAM (100 MiB): not short. */
+        m.mem_available = 101 * MiB;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.mem_available = 60 * MiB;
+        /* Half the swap still free: the kernel can make room. */
+        m.swap_free = 513 * MiB;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.swap_free = 512 * MiB;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        /* No swap at all counts as none free. */
+        m.swap_total = m.swap_free = 0;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        /* No stalls: low, but coping. */
+        m.pressure.some.avg10 = 9.9;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        /* With a trigger, its events tell the stalls. */
+        m.psi_trigger = true;
+        m.psi_event_at = 99 * SEC;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        assert_false(shortage_is_short(&m, &gc, SEC, 102 * SEC));
+        /* ShortageMemoryFloor=0 turns it off. */
+        gc.shortage_memory_floor = 0;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+}
+
+static void test_fair_shares(void **state) {
+        shortage_user u[] = {
+                { .uid = 1001, .unreclaimable = 800 * MiB, .budget = 1536 * MiB },
+                { .uid = 1002, .unreclaimable = 600 * MiB, .budget = 1536 * MiB },
+                { .uid = 1003, .unreclaimable = 100 * MiB, .budget = 512 * MiB },
+        };
+        uint64_t shares[3];
+        (void) state;
+
+        /* Pool 1200 MiB, equal: 1003 holds less than 400 and keeps its 100;
+         * the other two share 1100: 550 each. */
+        shortage_fair_shares(u, 3, 1200 * MiB, FAIR_SHARE_EQUAL, shares);
+        assert_int_equal(shares[2], 100 * MiB);
+        assert_int_equal(shares[0], 550 * MiB);
+        assert_int_equal(shares[1], 550 * MiB);
+        /* Pool 1300: 1002 fits under 600 too, keeps it, and 1001 gets the 600 left. */
+        shortage_fair_shares(u, 3, 1300 * MiB, FAIR_SHARE_EQUAL, shares);
+        assert_int_equal(shares[2], 100 * MiB);
+        assert_int_equal(shares[1], 600 * MiB);
+        assert_int_equal(shares[0], 600 * MiB);
+        /* By budget: 1001 and 1002 have 3 times 1003's budget. */
+        u[2].unreclaimable = 400 * MiB;
+        shortage_fair_shares(u, 3, 1400 * MiB, FAIR_SHARE_BUDGET, shares);
+        assert_true(shares[2] > 199 * MiB && shares[2] < 201 * MiB);
+        assert_true(shares[0] > 599 * MiB && shares[0] < 601 * MiB);
+        /* Weights for equal shares. */
+        u[0].weight = 2;
+        u[1].weight = 1;
+        u[2].weight = 1;
+        shortage_fair_shares(u, 3, 1600 * MiB, FAIR_SHARE_EQUAL, shares);
+        assert_int_equal(shares[0], 800 * MiB);
+        assert_int_equal(shares[1], 400 * MiB);
+        assert_int_equal(shares[2], 400 * MiB);
+}
+
+static void test_decide_picks_furthest_above(void **state) {
+        governor_config gc = gc_base();
+        shortage_machine m = short_machine();
+        shortage_user u[] = {
+                { .uid = 1001, .name = "alice", .unreclaimable = 800 * MiB, .budget = 1536 * MiB },
+                { .uid = 1002, .name = "bob", .unreclaimable = 300 * MiB, .budget = 1536 * MiB },
+                { .uid = 1003, .name = "carol", .unreclaimable = 900 * MiB, .budget = 1536 * MiB },
+        };
+        shortage_state st = {};
+        shortage_decision d;
+        (void) state;
+
+        /* Short, but not yet for ShortageDuration=5s: a dip is not acted on. */
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 100 * SEC, &d);
+        assert_true(d.is_short);
+        assert_false(d.sustained);
+        assert_false(d.act);
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 104 * SEC, &d);
+        assert_false(d.act);
+        /* A recovery in between resets the clock. */
+        m.mem_available = 300 * MiB;
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 104500 * 1000ULL, &d);
+        assert_false(d.is_short);
+        assert_int_equal(st.short_since, 0);
+        m.mem_available = 60 * MiB;
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 105 * SEC, &d);
+        assert_false(d.act);
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 110 * SEC, &d);
+        assert_true(d.sustained);
+        assert_true(d.act);
+        /* Pool 2000 + 60 - 100 = 1960 MiB: bob keeps 300, alice under 830
+         * keeps 800, carol's share is the 860 left: 40 above. */
+        assert_int_equal(d.user, 2);
+        assert_int_equal(d.fair_share, 860 * MiB);
+        assert_int_equal(d.excess, 40 * MiB);
+        assert_int_equal(d.n_active, 1);
+        assert_non_null(strstr(d.reason_text, "carol (uid 1003) holds 900M unreclaimable, 40M above a fair share of 860M"));
+        assert_non_null(strstr(d.reason_text, "FairShare=equal"));
+        assert_non_null(strstr(d.reason_text, "MemAvailable 60M"));
+
+        /* A user over their own budget: the per-user policy acts, not this. */
+        u[0].over_budget = true;
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 111 * SEC, &d);
+        assert_false(d.act);
+        assert_non_null(strstr(d.reason_text, "uid 1001 is over its own budget"));
+        u[0].over_budget = false;
+
+        /* Users hold under half of what is in use: the memory is held
+         * elsewhere (system services); no user is chosen. */
+        u[0].unreclaimable = u[1].unreclaimable = u[2].unreclaimable = 300 * MiB;
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 112 * SEC, &d);
+        assert_false(d.act);
+        assert_non_null(strstr(d.reason_text, "held outside user slices"));
+        u[0].unreclaimable = 370 * MiB;       /* 970 of 1940 MiB in use: half */
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 112 * SEC, &d);
+        assert_true(d.act);
+        assert_int_equal(d.user, 0);
+
+        /* A hostile name is not printed. */
+        u[0].unreclaimable = u[1].unreclaimable = 600 * MiB;
+        u[2].unreclaimable = 1200 * MiB;
+        u[2].name = "evil\nMEMGOV_EVENT=kill";
+        shortage_decide(&m, u, 3, &gc, SEC, &st, 113 * SEC, &d);
+        assert_true(d.act);
+        assert_null(strchr(d.reason_text, '\n'));
+        assert_non_null(strstr(d.reason_text, ": uid 1003 holds"));
+
+        /* No users at all. */
+        shortage_decide(&m, NULL, 0, &gc, SEC, &st, 114 * SEC, &d);
+        assert_false(d.act);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_is_short),
+                cmocka_unit_test(test_fair_shares),
+                cmocka_unit_test(test_decide_picks_furthest_above),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
