@@ -156,3 +156,13 @@ int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd,
         *ret_procfs_fd = procfs_fd;
         return 0;
 }
+
+int ctl_print_json(struct json_object *o) {
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        if (puts(text) < 0 || fflush(stdout) != 0)
+                return -EIO;
+        return 0;
+}

@@ -20,298 +20,47 @@
 
 #define STATUS_FILE MEMGOV_RUNTIME_DIR "/status.json"
 #define STATUS_MAX (4U << 20)
-#define JSON_DEPTH_MAX 16
-
-typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
-
-typedef struct json {
-        json_type type;
-        bool boolean;
-        char *text;                    /* string value, or a number's digits as written */
-        struct json *items;            /* array elements or object values */
-        char **keys;                   /* object keys, parallel to items */
-        size_t n;
-} json;
-
-typedef struct json_parser {
-        const char *p, *end;
-        unsigned depth;
-} json_parser;
-
-static void json_done(json *v) {
-        for (size_t i = 0; i < v->n; i++) {
-                json_done(&v->items[i]);
-                if (v->keys)
-                        free(v->keys[i]);
-        }
-        free(v->items);
-        free(v->keys);
-        free(v->text);
-        *v = (json) {};
+/* Fields of the status file; a missing or mistyped field reads as absent. */
+static const char *get_str(json_object *o, const char *key, const char *fallback) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : fallback;
 }
 
-static void skip_ws(json_parser *j) {
-        while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-                j->p++;
-}
-
-static void put_utf8(char *out, size_t *n, unsigned cp) {
-        if (cp < 0x80)
-                out[(*n)++] = (char) cp;
-        else if (cp < 0x800) {
-                out[(*n)++] = (char) (0xc0 | (cp >> 6));
-                out[(*n)++] = (char) (0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-                out[(*n)++] = (char) (0xe0 | (cp >> 12));
-                out[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                out[(*n)++] = (char) (0x80 | (cp & 0x3f));
-        } else {
-                out[(*n)++] = (char) (0xf0 | (cp >> 18));
-                out[(*n)++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-                out[(*n)++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                out[(*n)++] = (char) (0x80 | (cp & 0x3f));
-        }
-}
-
-static int parse_hex4(json_parser *j, unsigned *ret) {
-        unsigned v = 0;
-
-        if (j->end - j->p < 4)
-                return -EINVAL;
-        for (int i = 0; i < 4; i++) {
-                char c = *j->p++;
-                v <<= 4;
-                if (c >= '0' && c <= '9')
-                        v |= (unsigned) (c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        v |= (unsigned) (c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        v |= (unsigned) (c - 'A' + 10);
-                else
-                        return -EINVAL;
-        }
-        *ret = v;
-        return 0;
-}
-
-static int parse_string(json_parser *j, char **ret) {
-        _cleanup_free_ char *out = NULL;
-        size_t n = 0;
-
-        if (j->p >= j->end || *j->p != '"')
-                return -EINVAL;
-        j->p++;
-        /* Escapes never grow: the raw length bounds the decoded one. */
-        out = malloc((size_t) (j->end - j->p) + 1);
-        if (!out)
-                return -ENOMEM;
-        while (j->p < j->end && *j->p != '"') {
-                char c = *j->p++;
-                unsigned cp, lo;
-
-                if (c != '\\') {
-                        out[n++] = c;
-                        continue;
-                }
-                if (j->p >= j->end)
-                        return -EINVAL;
-                c = *j->p++;
-                switch (c) {
-                case '"': case '\\': case '/': out[n++] = c; break;
-                case 'b': out[n++] = '\b'; break;
-                case 'f': out[n++] = '\f'; break;
-                case 'n': out[n++] = '\n'; break;
-                case 'r': out[n++] = '\r'; break;
-                case 't': out[n++] = '\t'; break;
-                case 'u':
-                        if (parse_hex4(j, &cp) < 0)
-                                return -EINVAL;
-                        if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-                                j->p += 2;
-                                if (parse_hex4(j, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-                                        return -EINVAL;
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                        }
-                        put_utf8(out, &n, cp);
-                        break;
-                default:
-                        return -EINVAL;
-                }
-        }
-        if (j->p >= j->end)
-                return -EINVAL;
-        j->p++;
-        out[n] = 0;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
-static int parse_value(json_parser *j, json *v);
-
-static int append_item(json *v, char *key, json *item) {
-        json *items = realloc(v->items, (v->n + 1) * sizeof *items);
-        if (!items)
-                return -ENOMEM;
-        v->items = items;
-        if (v->type == JSON_OBJECT) {
-                char **keys = realloc(v->keys, (v->n + 1) * sizeof *keys);
-                if (!keys)
-                        return -ENOMEM;
-                v->keys = keys;
-                v->keys[v->n] = key;
-        }
-        v->items[v->n++] = *item;
-        return 0;
-}
-
-static int parse_container(json_parser *j, json *v, bool object) {
-        char close = object ? '}' : ']';
-        int r;
-
-        if (++j->depth > JSON_DEPTH_MAX)
-                return -E2BIG;
-        v->type = object ? JSON_OBJECT : JSON_ARRAY;
-        j->p++;
-        skip_ws(j);
-        if (j->p < j->end && *j->p == close) {
-                j->p++;
-                j->depth--;
-                return 0;
-        }
-        for (;;) {
-                char *key = NULL;
-                json item = {};
-
-                skip_ws(j);
-                if (object) {
-                        r = parse_string(j, &key);
-                        if (r < 0)
-                                return r;
-                        skip_ws(j);
-                        if (j->p >= j->end || *j->p != ':') {
-                                free(key);
-                                return -EINVAL;
-                        }
-                        j->p++;
-                }
-                r = parse_value(j, &item);
-                if (r >= 0)
-                        r = append_item(v, key, &item);
-                if (r < 0) {
-                        free(key);
-                        json_done(&item);
-                        return r;
-                }
-                skip_ws(j);
-                if (j->p < j->end && *j->p == ',') {
-                        j->p++;
-                        continue;
-                }
-                if (j->p < j->end && *j->p == close) {
-                        j->p++;
-                        j->depth--;
-                        return 0;
-                }
-                return -EINVAL;
-        }
-}
-
-static int parse_value(json_parser *j, json *v) {
-        *v = (json) {};
-        skip_ws(j);
-        if (j->p >= j->end)
-                return -EINVAL;
-        switch (*j->p) {
-        case '{':
-                return parse_container(j, v, true);
-        case '[':
-                return parse_container(j, v, false);
-        case '"':
-                v->type = JSON_STRING;
-                return parse_string(j, &v->text);
-        }
-        if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
-                j->p += 4;
-                v->type = JSON_NULL;
-                return 0;
-        }
-        if (j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0) {
-                j->p += 4;
-                v->type = JSON_BOOL;
-                v->boolean = true;
-                return 0;
-        }
-        if (j->end - j->p >= 5 && memcmp(j->p, "false", 5) == 0) {
-                j->p += 5;
-                v->type = JSON_BOOL;
-                return 0;
-        }
-        if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
-                const char *start = j->p;
-                while (j->p < j->end && strchr("+-0123456789.eE", *j->p))
-                        j->p++;
-                v->type = JSON_NUMBER;
-                v->text = strndup(start, (size_t) (j->p - start));
-                return v->text ? 0 : -ENOMEM;
-        }
-        return -EINVAL;
-}
-
-static const json *json_get(const json *o, const char *key) {
-        if (!o || o->type != JSON_OBJECT)
-                return NULL;
-        for (size_t i = 0; i < o->n; i++)
-                if (strcmp(o->keys[i], key) == 0)
-                        return &o->items[i];
-        return NULL;
-}
-
-static const char *get_str(const json *o, const char *key, const char *fallback) {
-        const json *v = json_get(o, key);
-        return v && v->type == JSON_STRING ? v->text : fallback;
-}
-
-static bool get_bool(const json *o, const char *key) {
-        const json *v = json_get(o, key);
-        return v && v->type == JSON_BOOL && v->boolean;
+static bool get_bool(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
 }
 
 /* null (no limit) and absent read as BYTES_INFINITY. */
-static uint64_t get_u64(const json *o, const char *key) {
-        const json *v = json_get(o, key);
-        uint64_t u;
+static uint64_t get_u64(json_object *o, const char *key) {
+        json_object *v;
 
-        if (!v || v->type != JSON_NUMBER || parse_u64(v->text, &u) < 0)
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
                 return BYTES_INFINITY;
-        return u;
+        errno = 0;
+        uint64_t u = json_object_get_uint64(v);
+        return errno != 0 || json_object_get_int64(v) < 0 ? BYTES_INFINITY : u;
 }
 
-static double get_double(const json *o, const char *key) {
-        const json *v = json_get(o, key);
-        return v && v->type == JSON_NUMBER ? strtod(v->text, NULL) : 0.0;
+static bool has_number(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) &&
+               (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int));
 }
 
-static void json_write(FILE *f, const json *v) {
-        switch (v->type) {
-        case JSON_NULL: fputs("null", f); break;
-        case JSON_BOOL: fputs(v->boolean ? "true" : "false", f); break;
-        case JSON_NUMBER: fputs(v->text, f); break;
-        case JSON_STRING: ctl_json_string(f, v->text); break;
-        case JSON_ARRAY:
-        case JSON_OBJECT:
-                fputc(v->type == JSON_ARRAY ? '[' : '{', f);
-                for (size_t i = 0; i < v->n; i++) {
-                        if (i)
-                                fputc(',', f);
-                        if (v->type == JSON_OBJECT) {
-                                ctl_json_string(f, v->keys[i]);
-                                fputc(':', f);
-                        }
-                        json_write(f, &v->items[i]);
-                }
-                fputc(v->type == JSON_ARRAY ? ']' : '}', f);
-                break;
-        }
+static double get_double(json_object *o, const char *key) {
+        json_object *v;
+        return has_number(o, key) && json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0.0;
+}
+
+/* A double that prints as the kernel's two decimals, not as %.17g. */
+static json_object *new_percent(double v) {
+        char text[32];
+        snprintf(text, sizeof text, "%.2f", v);
+        return json_object_new_double_s(v, text);
 }
 
 static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
@@ -334,25 +83,103 @@ static void fmt_ago(char *buf, size_t size, uint64_t realtime_usec) {
 }
 
 static void help(void) {
-        printf("Usage: memgovctl status [--json] [--file PATH]\n\n"
+        printf("Usage: memgovctl status [--json] [--file PATH] [--cgroup-root DIR]\n\n"
                "Show the users memgovd governs: usage (live), budgets, pressure, warnings,\n"
                "kills and the last victim.\n\n"
-               "  --json       Print the daemon's status with live usage as JSON\n"
-               "  --file PATH  Read PATH instead of %s\n", STATUS_FILE);
+               "  --json             Print the daemon's status with live usage as JSON\n"
+               "  --file PATH        Read PATH instead of %s\n"
+               "  --cgroup-root DIR  Read live usage under DIR instead of /sys/fs/cgroup\n", STATUS_FILE);
+}
+
+/* Live usage and pressure, where this host lets us read them. */
+static void add_live(json_object *users, int cgroot) {
+        size_t n = json_object_is_type(users, json_type_array) ? json_object_array_length(users) : 0;
+
+        for (size_t i = 0; cgroot >= 0 && i < n; i++) {
+                json_object *u = json_object_array_get_idx(users, i);
+                const char *slice = get_str(u, "slice", NULL);
+                uint64_t cur;
+                psi_stats ps;
+
+                if (!slice || !json_object_is_type(u, json_type_object))
+                        continue;
+                if (cgfs_read_u64(cgroot, slice, "memory.current", &cur) >= 0)
+                        json_object_object_add(u, "usage_live", json_object_new_uint64(cur));
+                if (cgfs_read_pressure(cgroot, slice, &ps) >= 0)
+                        json_object_object_add(u, "psi_some_avg10_live", new_percent(ps.some.avg10));
+        }
+}
+
+static void print_table(json_object *root, int pid, bool running) {
+        json_object *users = NULL;
+        size_t n;
+
+        printf("memgovd %s, pid %d%s; config %s\n", get_str(root, "version", "?"), pid,
+               running ? "" : " (NOT RUNNING: stale status file)", get_str(root, "config", "?"));
+        printf("mode: %s; limits via %s; PSI window %.1fs%s\n",
+               get_bool(root, "dry_run") ? "DRY RUN (logs what it would kill, kills nothing)" : "live",
+               get_str(root, "limits_backend", "?"), (double) get_u64(root, "pressure_window_usec") / 1e6,
+               get_bool(root, "psi_privileged") ? "" : " (unprivileged)");
+        printf("\n%-12s %6s %9s %9s %9s %9s %8s %5s %5s %4s  %s\n", "USER", "UID", "USAGE", "HIGH", "MAX", "PEAK",
+               "PSI10", "WARNS", "KILLS", "OOM", "LAST VICTIM");
+
+        json_object_object_get_ex(root, "users", &users);
+        n = json_object_is_type(users, json_type_array) ? json_object_array_length(users) : 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(users, i);
+                char usage[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], peak[FORMAT_BYTES_MAX];
+                char psi[16], victim[160], ago[48], name[13];
+                uint64_t live = get_u64(u, "usage_live"), victim_pid = get_u64(u, "last_victim_pid");
+                double psi10 = has_number(u, "psi_some_avg10_live") ? get_double(u, "psi_some_avg10_live")
+                                                                     : get_double(u, "psi_some_avg10");
+                size_t j = 0;
+
+                /* A user or process name must not drive the terminal. */
+                for (const char *p = get_str(u, "user", "?"); *p && j + 1 < sizeof name; p++)
+                        name[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
+                name[j] = 0;
+                format_bytes(usage, sizeof usage, live != BYTES_INFINITY ? live : get_u64(u, "usage"));
+                fmt_limit(high, sizeof high, get_u64(u, "high"));
+                fmt_limit(max, sizeof max, get_u64(u, "max"));
+                format_bytes(peak, sizeof peak, get_u64(u, "peak"));
+                snprintf(psi, sizeof psi, "%.1f%%%s", psi10, get_bool(u, "under_pressure") ? "!" : "");
+                fmt_ago(ago, sizeof ago, get_u64(u, "last_kill_realtime_usec"));
+                if (victim_pid > 0 && victim_pid != BYTES_INFINITY) {
+                        char comm[4 * 16];
+                        size_t k = 0;
+
+                        for (const char *p = get_str(u, "last_victim_comm", "?"); *p && k + 1 < sizeof comm; p++)
+                                comm[k++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
+                        comm[k] = 0;
+                        snprintf(victim, sizeof victim, "%" PRIu64 " (%s) %s", victim_pid, comm, ago);
+                } else
+                        snprintf(victim, sizeof victim, "-");
+
+                printf("%-12.12s %6" PRIu64 " %9s %9s %9s%s %9s %8s %5" PRIu64 " %5" PRIu64 " %4" PRIu64 "  %s\n",
+                       name, get_u64(u, "uid"), usage, high, max, get_bool(u, "stepping") ? "*" : " ", peak, psi,
+                       get_u64(u, "warns"), get_u64(u, "kills"), get_u64(u, "kernel_oom_kills"), victim);
+        }
+        if (n == 0)
+                printf("(no users governed)\n");
+        printf("\nUSAGE is live from /sys/fs/cgroup; '*' after MAX: a limit is being stepped down towards the\n"
+               "budget as usage falls; '!' after PSI10: under pressure now. OOM counts the kernel's own kills.\n");
 }
 
 int ctl_status(int argc, char **argv) {
+        enum { ARG_CGROUP_ROOT = 0x100 };
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "file", required_argument, NULL, 'f' },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int cgroot = -1;
-        const char *path = STATUS_FILE;
-        json root = {}, *users;
-        json_parser jp;
+        const char *path = STATUS_FILE, *cgroup_root = "/sys/fs/cgroup";
+        enum json_tokener_error error = json_tokener_success;
+        json_object *users = NULL;
         bool as_json = false, running;
         size_t len;
         int c, r, pid;
@@ -362,6 +189,7 @@ int ctl_status(int argc, char **argv) {
                 switch (c) {
                 case 'j': as_json = true; break;
                 case 'f': path = optarg; break;
+                case ARG_CGROUP_ROOT: cgroup_root = optarg; break;
                 case 'h': help(); return 0;
                 default: return 2;
                 }
@@ -382,90 +210,26 @@ int ctl_status(int argc, char **argv) {
                 fprintf(stderr, "memgovctl status: cannot read %s: %s\n", path, strerror(-r));
                 return 1;
         }
-        jp = (json_parser) { .p = buf, .end = buf + len };
-        r = parse_value(&jp, &root);
-        if (r < 0 || root.type != JSON_OBJECT) {
-                fprintf(stderr, "memgovctl status: %s is not a memgovd status file\n", path);
-                json_done(&root);
+        root = json_tokener_parse_verbose(buf, &error);
+        if (!root || !json_object_is_type(root, json_type_object)) {
+                fprintf(stderr, "memgovctl status: %s is not a memgovd status file: %s\n", path,
+                        root ? "not a JSON object" : json_tokener_error_desc(error));
                 return 1;
         }
 
-        pid = (int) get_u64(&root, "pid");
+        pid = (int) get_u64(root, "pid");
         running = pid > 0 && (kill(pid, 0) >= 0 || errno == EPERM);
-        cgroot = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        users = (json *) json_get(&root, "users");
-
-        /* Live usage and pressure, where this host lets us read them. */
-        for (size_t i = 0; users && users->type == JSON_ARRAY && i < users->n; i++) {
-                json *u = &users->items[i];
-                const char *slice = get_str(u, "slice", NULL);
-                uint64_t cur;
-                psi_stats ps;
-                json item = { .type = JSON_NUMBER };
-                char num[64];
-
-                if (cgroot < 0 || !slice || u->type != JSON_OBJECT)
-                        continue;
-                if (cgfs_read_u64(cgroot, slice, "memory.current", &cur) >= 0) {
-                        snprintf(num, sizeof num, "%" PRIu64, cur);
-                        item.text = strdup(num);
-                        if (!item.text || append_item(u, strdup("usage_live"), &item) < 0)
-                                json_done(&item);
-                }
-                if (cgfs_read_pressure(cgroot, slice, &ps) >= 0) {
-                        item = (json) { .type = JSON_NUMBER };
-                        snprintf(num, sizeof num, "%.2f", ps.some.avg10);
-                        item.text = strdup(num);
-                        if (!item.text || append_item(u, strdup("psi_some_avg10_live"), &item) < 0)
-                                json_done(&item);
-                }
-        }
+        cgroot = open(cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (json_object_object_get_ex(root, "users", &users))
+                add_live(users, cgroot);
 
         if (as_json) {
-                json_write(stdout, &root);
-                fputc('\n', stdout);
-                json_done(&root);
-                return running ? 0 : 3;
-        }
-
-        printf("memgovd %s, pid %d%s; config %s\n", get_str(&root, "version", "?"), pid,
-               running ? "" : " (NOT RUNNING: stale status file)", get_str(&root, "config", "?"));
-        printf("mode: %s; limits via %s; PSI window %.1fs%s\n",
-               get_bool(&root, "dry_run") ? "DRY RUN (logs what it would kill, kills nothing)" : "live",
-               get_str(&root, "limits_backend", "?"), (double) get_u64(&root, "pressure_window_usec") / 1e6,
-               get_bool(&root, "psi_privileged") ? "" : " (unprivileged)");
-        printf("\n%-12s %6s %9s %9s %9s %9s %8s %5s %5s %4s  %s\n", "USER", "UID", "USAGE", "HIGH", "MAX", "PEAK",
-               "PSI10", "WARNS", "KILLS", "OOM", "LAST VICTIM");
-
-        for (size_t i = 0; users && users->type == JSON_ARRAY && i < users->n; i++) {
-                const json *u = &users->items[i];
-                char usage[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], peak[FORMAT_BYTES_MAX];
-                char psi[16], victim[96], ago[48];
-                uint64_t live = get_u64(u, "usage_live"), victim_pid = get_u64(u, "last_victim_pid");
-                double psi10 = json_get(u, "psi_some_avg10_live") ? get_double(u, "psi_some_avg10_live")
-                                                                   : get_double(u, "psi_some_avg10");
-
-                format_bytes(usage, sizeof usage, live != BYTES_INFINITY ? live : get_u64(u, "usage"));
-                fmt_limit(high, sizeof high, get_u64(u, "high"));
-                fmt_limit(max, sizeof max, get_u64(u, "max"));
-                format_bytes(peak, sizeof peak, get_u64(u, "peak"));
-                snprintf(psi, sizeof psi, "%.1f%%%s", psi10, get_bool(u, "under_pressure") ? "!" : "");
-                fmt_ago(ago, sizeof ago, get_u64(u, "last_kill_realtime_usec"));
-                if (victim_pid > 0 && victim_pid != BYTES_INFINITY)
-                        snprintf(victim, sizeof victim, "%" PRIu64 " (%s) %s", victim_pid,
-                                 get_str(u, "last_victim_comm", "?"), ago);
-                else
-                        snprintf(victim, sizeof victim, "-");
-
-                printf("%-12.12s %6" PRIu64 " %9s %9s %9s%s %9s %8s %5" PRIu64 " %5" PRIu64 " %4" PRIu64 "  %s\n",
-                       get_str(u, "user", "?"), get_u64(u, "uid"), usage, high, max,
-                       get_bool(u, "stepping") ? "*" : " ", peak, psi, get_u64(u, "warns"),
-                       get_u64(u, "kills"), get_u64(u, "kernel_oom_kills"), victim);
-        }
-        if (!users || users->n == 0)
-                printf("(no users governed)\n");
-        printf("\nUSAGE is live from /sys/fs/cgroup; '*' after MAX: a limit is being stepped down towards the\n"
-               "budget as usage falls; '!' after PSI10: under pressure now. OOM counts the kernel's own kills.\n");
-        json_done(&root);
+                r = ctl_print_json(root);
+                if (r < 0) {
+                        fprintf(stderr, "memgovctl status: cannot print the JSON document: %s\n", strerror(-r));
+                        return 1;
+                }
+        } else
+                print_table(root, pid, running);
         return running ? 0 : 3;
 }
