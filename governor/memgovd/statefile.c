@@ -2,82 +2,114 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "memgov-config.h"
 #include "metrics.h"
-#include "report.h"
 #include "statefile.h"
-#include "user.h"
 
-static void json_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; p && *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        }
-        fputc('"', f);
+static void json_object_putp(json_object **o) {
+        json_object_put(*o);
 }
 
 /* Limits as numbers, "infinity" as null: what a JSON reader expects. */
-static void json_limit(FILE *f, uint64_t v) {
-        if (v == BYTES_INFINITY)
-                fputs("null", f);
-        else
-                fprintf(f, "%" PRIu64, v);
+static json_object *new_limit(uint64_t v) {
+        return v == BYTES_INFINITY ? NULL : json_object_new_uint64(v);
 }
 
-static void write_user(FILE *f, const User *u) {
-        fprintf(f, "{\"uid\":%u,\"user\":", (unsigned) u->uid);
-        json_string(f, u->name);
-        fputs(",\"slice\":", f);
-        json_string(f, u->cgroup);
-        fprintf(f, ",\"logged_in\":%s,\"has_slice\":%s", u->logged_in ? "true" : "false",
-                u->has_slice ? "true" : "false");
-        fprintf(f, ",\"usage\":%" PRIu64 ",\"peak\":%" PRIu64 ",\"swap_usage\":%" PRIu64, u->memory.current, u->peak,
-                u->memory.swap_current);
-        fputs(",\"high\":", f);
-        json_limit(f, u->effective.memory_high);
-        fputs(",\"max\":", f);
-        json_limit(f, u->effective.memory_max);
-        fputs(",\"swap_max\":", f);
-        json_limit(f, u->effective.memory_swap_max);
-        fputs(",\"budget_high\":", f);
-        json_limit(f, u->config.memory_high);
-        fputs(",\"budget_max\":", f);
-        json_limit(f, u->config.memory_max);
-        fprintf(f, ",\"stepping\":%s", u->limits.stepping ? "true" : "false");
-        fprintf(f, ",\"psi_some_avg10\":%.2f,\"psi_full_avg10\":%.2f", u->pressure.some.avg10, u->pressure.full.avg10);
-        fprintf(f, ",\"under_pressure\":%s,\"psi_trigger\":%s", u->under_pressure ? "true" : "false",
-                u->watch.active && !u->watch.psi_fallback && u->watch.some_fd >= 0 ? "true" : "false");
-        fputs(",\"policy\":", f);
-        json_string(f, policy_kind_to_string(u->config.policy));
-        fputs(",\"kill_scope\":", f);
-        json_string(f, kill_scope_to_string(u->config.kill_scope));
-        fprintf(f, ",\"warns\":%" PRIu64 ",\"kills\":%" PRIu64 ",\"kernel_oom_kills\":%" PRIu64, u->warns, u->kills,
-                u->kernel_oom_kills);
-        fprintf(f, ",\"last_kill_realtime_usec\":%" PRIu64 ",\"last_victim_pid\":%d,\"last_victim_comm\":",
-                (uint64_t) u->last_kill_realtime, (int) u->last_victim_pid);
-        json_string(f, u->last_victim_comm);
-        fputs("}", f);
+/* Two decimals, as the kernel reports them, not %.17g. */
+static json_object *new_percent(double v) {
+        char text[32];
+        snprintf(text, sizeof text, "%.2f", v);
+        return json_object_new_double_s(v, text);
 }
 
-int statefile_write(Daemon *d, const char *path) {
+static json_object *user_object(const User *u) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "uid", json_object_new_uint64(u->uid));
+        json_object_object_add(o, "user", json_object_new_string(u->name));
+        json_object_object_add(o, "slice", json_object_new_string(u->cgroup));
+        json_object_object_add(o, "logged_in", json_object_new_boolean(u->logged_in));
+        json_object_object_add(o, "has_slice", json_object_new_boolean(u->has_slice));
+        json_object_object_add(o, "usage", json_object_new_uint64(u->memory.current));
+        json_object_object_add(o, "peak", json_object_new_uint64(u->peak));
+        json_object_object_add(o, "swap_usage", json_object_new_uint64(u->memory.swap_current));
+        json_object_object_add(o, "high", new_limit(u->effective.memory_high));
+        json_object_object_add(o, "max", new_limit(u->effective.memory_max));
+        json_object_object_add(o, "swap_max", new_limit(u->effective.memory_swap_max));
+        json_object_object_add(o, "budget_high", new_limit(u->config.memory_high));
+        json_object_object_add(o, "budget_max", new_limit(u->config.memory_max));
+        json_object_object_add(o, "stepping", json_object_new_boolean(u->limits.stepping));
+        json_object_object_add(o, "psi_some_avg10", new_percent(u->pressure.some.avg10));
+        json_object_object_add(o, "psi_full_avg10", new_percent(u->pressure.full.avg10));
+        json_object_object_add(o, "under_pressure", json_object_new_boolean(u->under_pressure));
+        json_object_object_add(o, "psi_trigger", json_object_new_boolean(u->watch.active && !u->watch.psi_fallback &&
+                                                                         u->watch.some_fd >= 0));
+        json_object_object_add(o, "policy", json_object_new_string(policy_kind_to_string(u->config.policy)));
+        json_object_object_add(o, "kill_scope", json_object_new_string(kill_scope_to_string(u->config.kill_scope)));
+        json_object_object_add(o, "warns", json_object_new_uint64(u->warns));
+        json_object_object_add(o, "kills", json_object_new_uint64(u->kills));
+        json_object_object_add(o, "kernel_oom_kills", json_object_new_uint64(u->kernel_oom_kills));
+        json_object_object_add(o, "last_kill_realtime_usec", json_object_new_uint64(u->last_kill_realtime));
+        json_object_object_add(o, "last_victim_pid", json_object_new_int(u->last_victim_pid));
+        json_object_object_add(o, "last_victim_comm", json_object_new_string(u->last_victim_comm));
+        return o;
+}
+
+json_object *statefile_document(const status_info *info, User *const *users, size_t n_users) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+        json_object *array = json_object_new_array_ext((int) n_users);
+
+        assert(info);
+
+        if (!root || !array) {
+                json_object_put(array);
+                return NULL;
+        }
+        json_object_object_add(root, "version", json_object_new_string(info->version));
+        json_object_object_add(root, "pid", json_object_new_int(info->pid));
+        json_object_object_add(root, "config", json_object_new_string(info->config_path));
+        json_object_object_add(root, "dry_run", json_object_new_boolean(info->dry_run));
+        json_object_object_add(root, "limits_backend",
+                               json_object_new_string(info->limits_backend == LIMITS_SYSTEMD ? "systemd" : "cgroupfs"));
+        json_object_object_add(root, "psi_privileged", json_object_new_boolean(info->psi_privileged));
+        json_object_object_add(root, "pressure_window_usec", json_object_new_uint64(info->pressure_window));
+        json_object_object_add(root, "updated_realtime_usec", json_object_new_uint64(info->updated_realtime));
+        json_object_object_add(root, "wakeups", json_object_new_uint64(info->wakeups));
+        json_object_object_add(root, "reloads", json_object_new_uint64(info->reloads));
+        json_object_object_add(root, "reload_failures", json_object_new_uint64(info->reload_failures));
+        json_object_object_add(root, "users", array);
+        for (size_t i = 0; i < n_users; i++) {
+                json_object *u = user_object(users[i]);
+
+                if (!u || json_object_array_add(array, u) < 0) {
+                        json_object_put(u);
+                        return NULL;
+                }
+        }
+        return TAKE_PTR(root);
+}
+
+int statefile_write(const char *path, const status_info *info, User *const *users, size_t n_users) {
+        _cleanup_(json_object_putp) json_object *doc = NULL;
         _cleanup_free_ char *tmp = NULL;
         _cleanup_fclose_ FILE *f = NULL;
+        const char *text;
         int fd, r;
 
-        assert(d);
         assert(path);
+
+        doc = statefile_document(info, users, n_users);
+        text = doc ? json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                   : NULL;
+        if (!text)
+                return -ENOMEM;
 
         if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
                 tmp = NULL;
@@ -95,22 +127,8 @@ int statefile_write(Daemon *d, const char *path) {
                 (void) unlink(tmp);
                 return r;
         }
-
-        fprintf(f, "{\"version\":\"%s\",\"pid\":%d,\"config\":", MEMGOV_VERSION, (int) d->pid);
-        json_string(f, d->config_path);
-        fprintf(f, ",\"dry_run\":%s,\"limits_backend\":\"%s\",\"psi_privileged\":%s,\"pressure_window_usec\":%" PRIu64,
-                d->dry_run ? "true" : "false", d->limits_backend == LIMITS_SYSTEMD ? "systemd" : "cgroupfs",
-                d->privileged ? "true" : "false", (uint64_t) d->pressure_window);
-        fprintf(f, ",\"updated_realtime_usec\":%" PRIu64, (uint64_t) now_usec(CLOCK_REALTIME));
-        fprintf(f, ",\"wakeups\":%" PRIu64 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64, d->wakeups,
-                d->reloads, d->reload_failures);
-        fputs(",\"users\":[\n", f);
-        for (size_t i = 0; i < d->n_users; i++) {
-                write_user(f, d->users[i]);
-                fputs(i + 1 < d->n_users ? ",\n" : "\n", f);
-        }
-        fputs("]}\n", f);
-
+        fputs(text, f);
+        fputc('\n', f);
         if (fflush(f) != 0 || ferror(f)) {
                 r = errno > 0 ? -errno : -EIO;
                 (void) unlink(tmp);
@@ -121,28 +139,25 @@ int statefile_write(Daemon *d, const char *path) {
                 (void) unlink(tmp);
                 return r;
         }
-        for (size_t i = 0; i < d->n_users; i++)
-                d->users[i]->status_usage = d->users[i]->memory.current;
         return 0;
 }
 
-int statefile_write_metrics(Daemon *d) {
-        _cleanup_free_ metrics_user *users = NULL;
+int statefile_write_metrics(const char *path, const status_info *info, User *const *users, size_t n_users) {
+        _cleanup_free_ metrics_user *m = NULL;
         metrics_global g;
-        const char *path = d->config->governor.metrics_file;
 
         if (!path)
                 return 0;
 
-        if (d->n_users > 0) {
-                users = calloc(d->n_users, sizeof *users);
-                if (!users)
+        if (n_users > 0) {
+                m = calloc(n_users, sizeof *m);
+                if (!m)
                         return -ENOMEM;
         }
-        for (size_t i = 0; i < d->n_users; i++) {
-                const User *u = d->users[i];
+        for (size_t i = 0; i < n_users; i++) {
+                const User *u = users[i];
 
-                users[i] = (metrics_user) {
+                m[i] = (metrics_user) {
                         .uid = u->uid,
                         .user = u->name,
                         .usage = u->memory.current,
@@ -158,10 +173,10 @@ int statefile_write_metrics(Daemon *d) {
                 };
         }
         g = (metrics_global) {
-                .wakeups = d->wakeups,
-                .reloads = d->reloads,
-                .reload_failures = d->reload_failures,
-                .dry_run = d->dry_run,
+                .wakeups = info->wakeups,
+                .reloads = info->reloads,
+                .reload_failures = info->reload_failures,
+                .dry_run = info->dry_run,
         };
-        return metrics_write_textfile(path, &g, users, d->n_users);
+        return metrics_write_textfile(path, &g, m, n_users);
 }

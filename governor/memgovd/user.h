@@ -2,28 +2,92 @@
 #pragma once
 
 /* A governed user: uid >= MinUid, logged in (logind) or owning a
- * user-UID.slice. Users come and go with logins; discovery sleeps on logind's
- * monitor fd and on inotify of user.slice, and never polls. */
+ * user-UID.slice, and everything memgovd keeps about them. The per-user
+ * state of watch.c, slice-limits.c and act.c is defined here, so those
+ * modules depend on this header and never the other way round. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
-#include "act.h"
+#include "cgfs.h"
 #include "config.h"
-#include "daemon.h"
-#include "slice-limits.h"
+#include "context.h"
 #include "policy.h"
-#include "watch.h"
+#include "procfs.h"
+#include "psi.h"
 
 #define USER_NAME_MAX 256
 #define USER_CGROUP_MAX 64
 /* A user logind knows whose slice is not there yet: look again this often, this many times. */
 #define USER_SLICE_RETRY_USEC (250 * USEC_PER_MSEC)
 #define USER_SLICE_RETRIES 40
+/* After a PSI event the kernel stays silent for the rest of the window, so
+ * the governor re-checks at this period until the window has passed. */
+#define WATCH_PSI_RECHECK_USEC (200 * USEC_PER_MSEC)
+/* Largest tasks remembered from the last full snapshot, for the OOM fallback. */
+#define ACT_HINTS_MAX 8
+
+/* What memgovd sleeps on for one slice (watch.c). */
+typedef struct watch {
+        int some_fd, full_fd, events_fd;
+        sd_event_source *some_source, *full_source, *events_source;
+        bool active;                   /* watches registered on the slice */
+        bool psi_fallback;             /* no trigger could be armed: sample avg10 instead */
+        usec_t window;                 /* as armed */
+        unsigned some, full;           /* permyriad, as armed */
+        usec_t unmute_at;              /* memory.events muted until then, 0 = not muted */
+        usec_t burst_start;            /* guard against a trigger that fires without pause */
+        unsigned burst;
+} watch;
+
+/* The limits on the slice (slice-limits.c). */
+typedef struct limit_state {
+        bool known;                    /* high/max/swap below hold what is in force */
+        uint64_t high, max, swap;      /* in force (what we last set, or found) */
+        bool stepping;                 /* some limit still sits above its budget */
+        sd_bus_slot *slot;             /* the pending SetUnitProperties call */
+        unsigned failures;
+} limit_state;
+
+/* A kill under way (act.c). Everything it needs lives in fixed-size fields,
+ * so the kill path allocates nothing of its own. */
+typedef struct kill_op {
+        const actuator_ops *ops;       /* as at the start: a reload may switch DryRun= meanwhile */
+        bool active;
+        bool escalated;
+        int signal;
+        kill_reason reason;
+        usec_t started;
+        size_t n;
+        procfs_task tasks[POLICY_MAX_VICTIM_PIDS];
+        int handles[POLICY_MAX_VICTIM_PIDS];
+        bool exited[POLICY_MAX_VICTIM_PIDS];
+        sd_event_source *exit_source;  /* the victim's pidfd */
+        sd_event_source *timer;        /* KillGrace, then the wait after SIGKILL */
+} kill_op;
+
+typedef struct oom_hint {
+        pid_t pid;
+        uint64_t start_time;
+        uint64_t rss_bytes;
+        char comm[PROCFS_COMM_MAX];
+} oom_hint;
+
+/* Kernel OOM kills being reported (act.c). */
+typedef struct oom_report {
+        unsigned pending;              /* kernel OOM kills not reported yet */
+        usec_t deadline;               /* give up on /dev/kmsg then */
+        usec_t next_try;               /* 0 = nothing scheduled */
+        uint64_t last_seq;             /* kmsg records up to here are reported */
+        oom_hint hints[ACT_HINTS_MAX];
+        size_t n_hints;
+} oom_report;
 
 struct User {
-        Daemon *daemon;
+        context *ctx;
         uid_t uid;
         char name[USER_NAME_MAX];
         char cgroup[USER_CGROUP_MAX];      /* user.slice/user-UID.slice */
@@ -68,22 +132,14 @@ struct User {
         uint64_t status_usage;             /* usage when status.json was last written */
 };
 
-/* Starts discovery: login monitor, inotify on user.slice, first scan. */
-int users_start(Daemon *d);
-void users_stop(Daemon *d);
-/* Reconciles the users with logind and user.slice (deferred). */
-void users_request_rescan(Daemon *d);
-/* After a good reload: resolve every user's config again and re-apply. */
-void users_reload(Daemon *d);
-
-User *user_find(Daemon *d, uid_t uid);
-/* The slice went away under a watch: drop the watches and look again. */
-void user_slice_gone(User *u);
+/* Name and groups from NSS, then the user's layered config from C. Keeps the
+ * old copy on failure. NSS may be slow (LDAP): only on logins and reloads. */
+int user_resolve_config(User *u, const config_set *c);
 
 /* The earliest time something of this user is due (with EVAL_ONLY: an
- * evaluation of the slice), and how late it may be. */
+ * evaluation of the slice), and how late it may be. Pure. */
 usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack);
-
-static inline bool user_dry_run(const User *u) {
-        return u->daemon->dry_run;
-}
+/* Over all users: the earliest due time, and the latest time the timer may
+ * fire so that nothing is later than its slack. USEC_INFINITY when nothing
+ * is due. Pure. */
+usec_t user_next_wakeup(User *const *users, size_t n, usec_t *ret_deadline);
