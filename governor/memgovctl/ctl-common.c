@@ -166,3 +166,12 @@ int ctl_print_json(struct json_object *o) {
                 return -EIO;
         return 0;
 }
+
+const char *ctl_printable(const char *s, char *buf, size_t size) {
+        size_t j = 0;
+
+        for (const char *p = s; *p && j + 1 < size; p++)
+                buf[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
+        buf[j] = 0;
+        return buf;
+}

@@ -132,12 +132,8 @@ static void print_table(json_object *root, int pid, bool running) {
                 uint64_t live = get_u64(u, "usage_live"), victim_pid = get_u64(u, "last_victim_pid");
                 double psi10 = has_number(u, "psi_some_avg10_live") ? get_double(u, "psi_some_avg10_live")
                                                                      : get_double(u, "psi_some_avg10");
-                size_t j = 0;
 
-                /* A user or process name must not drive the terminal. */
-                for (const char *p = get_str(u, "user", "?"); *p && j + 1 < sizeof name; p++)
-                        name[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
-                name[j] = 0;
+                ctl_printable(get_str(u, "user", "?"), name, sizeof name);
                 format_bytes(usage, sizeof usage, live != BYTES_INFINITY ? live : get_u64(u, "usage"));
                 fmt_limit(high, sizeof high, get_u64(u, "high"));
                 fmt_limit(max, sizeof max, get_u64(u, "max"));
@@ -145,13 +141,10 @@ static void print_table(json_object *root, int pid, bool running) {
                 snprintf(psi, sizeof psi, "%.1f%%%s", psi10, get_bool(u, "under_pressure") ? "!" : "");
                 fmt_ago(ago, sizeof ago, get_u64(u, "last_kill_realtime_usec"));
                 if (victim_pid > 0 && victim_pid != BYTES_INFINITY) {
-                        char comm[4 * 16];
-                        size_t k = 0;
+                        char comm[64];
 
-                        for (const char *p = get_str(u, "last_victim_comm", "?"); *p && k + 1 < sizeof comm; p++)
-                                comm[k++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
-                        comm[k] = 0;
-                        snprintf(victim, sizeof victim, "%" PRIu64 " (%s) %s", victim_pid, comm, ago);
+                        snprintf(victim, sizeof victim, "%" PRIu64 " (%s) %s", victim_pid,
+                                 ctl_printable(get_str(u, "last_victim_comm", "?"), comm, sizeof comm), ago);
                 } else
                         snprintf(victim, sizeof victim, "-");
 

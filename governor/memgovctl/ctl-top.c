@@ -163,12 +163,8 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
                 const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
                 char score[32], rss[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], cpu[FORMAT_USEC_MAX];
                 char comm[4 * PROCFS_COMM_MAX];
-                size_t j = 0;
 
-                /* A hostile comm must not drive the terminal. */
-                for (const char *p = t->comm; *p && j + 1 < sizeof comm; p++)
-                        comm[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
-                comm[j] = 0;
+                ctl_printable(t->comm, comm, sizeof comm);
                 format_score(score, sizeof score, kind, ranked[i].score);
                 printf("%8d %-10.10s %-16s %10s %8s %8s %9s %5d  %s\n", (int) t->pid, user_name(names, t->uid), comm,
                        score, format_bytes(rss, sizeof rss, t->rss_bytes),
