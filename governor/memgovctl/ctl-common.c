@@ -158,7 +158,7 @@ int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd,
 }
 
 int ctl_print_json(struct json_object *o) {
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;

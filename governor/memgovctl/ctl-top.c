@@ -98,6 +98,11 @@ static int parse_args(int argc, char **argv, top_args *ret) {
         return 1;
 }
 
+/* Keys are literals and each is added once: json-c need not copy or look them up. */
+static void add(json_object *o, const char *key, json_object *v) {
+        json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
 static int print_json(const snapshot *s, const policy_candidate *ranked, policy_kind kind, name_cache *names) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *tasks = json_object_new_array_ext((int) s->slice.n_tasks);
@@ -117,18 +122,18 @@ static int print_json(const snapshot *s, const policy_candidate *ranked, policy_
                         json_object_put(o);
                         return -ENOMEM;
                 }
-                json_object_object_add(o, "pid", json_object_new_int(t->pid));
-                json_object_object_add(o, "comm", json_object_new_string(t->comm));
-                json_object_object_add(o, "uid", json_object_new_uint64(t->uid));
-                json_object_object_add(o, "user", json_object_new_string(user_name(names, t->uid)));
-                json_object_object_add(o, "score", json_object_new_int64(ranked[i].score));
-                json_object_object_add(o, "rss_bytes", json_object_new_uint64(t->rss_bytes));
-                json_object_object_add(o, "swap_bytes", json_object_new_uint64(t->swap_bytes));
-                json_object_object_add(o, "pgtables_bytes", json_object_new_uint64(t->pgtables_bytes));
-                json_object_object_add(o, "cpu_ms", json_object_new_uint64(t->cpu_usec / 1000));
-                json_object_object_add(o, "oom_score_adj", json_object_new_int(t->oom_score_adj));
-                json_object_object_add(o, "protected", json_object_new_boolean(ranked[i].protect != PROTECT_NONE));
-                json_object_object_add(o, "reason", json_object_new_string(policy_protect_to_string(ranked[i].protect)));
+                add(o, "pid", json_object_new_int(t->pid));
+                add(o, "comm", json_object_new_string(t->comm));
+                add(o, "uid", json_object_new_uint64(t->uid));
+                add(o, "user", json_object_new_string(user_name(names, t->uid)));
+                add(o, "score", json_object_new_int64(ranked[i].score));
+                add(o, "rss_bytes", json_object_new_uint64(t->rss_bytes));
+                add(o, "swap_bytes", json_object_new_uint64(t->swap_bytes));
+                add(o, "pgtables_bytes", json_object_new_uint64(t->pgtables_bytes));
+                add(o, "cpu_ms", json_object_new_uint64(t->cpu_usec / 1000));
+                add(o, "oom_score_adj", json_object_new_int(t->oom_score_adj));
+                add(o, "protected", json_object_new_boolean(ranked[i].protect != PROTECT_NONE));
+                add(o, "reason", json_object_new_string(policy_protect_to_string(ranked[i].protect)));
         }
         return ctl_print_json(root);
 }
