@@ -150,3 +150,8 @@ const char *config_key_name(uint32_t uc_bit);
 /* Copies of strings that outlive the set (used by the daemon's state). */
 int user_config_copy(const user_config *src, user_config *dst);
 void user_config_done(user_config *uc);
+
+/* For config-load.c: one layer's values over RET (RET borrows the layer's
+ * Protect= list), and freeing a layer. */
+void config_layer_apply(user_config *ret, const config_layer *l);
+void config_layer_done(config_layer *l);

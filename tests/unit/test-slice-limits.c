@@ -13,20 +13,12 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
 #include "slice-limits.h"
 #include "util.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 #define INF BYTES_INFINITY
-
-/* slice-limits.c marks the daemon dirty after applying limits; nothing here
- * gets that far, and daemon.c would drag the whole daemon in. */
-void daemon_mark_dirty(Daemon *d) {
-        (void) d;
-        fail_msg("daemon_mark_dirty() called from a pure function");
-}
 
 static void test_infinite_target(void **state) {
         (void) state;

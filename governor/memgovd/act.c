@@ -12,8 +12,6 @@
 #include "messages.h"
 #include "notify.h"
 #include "report.h"
-#include "sampler.h"
-#include "user.h"
 
 #define CANDIDATES_SHOWN 5
 #define CANDIDATES_TEXT_MAX 1024
@@ -34,7 +32,7 @@ static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
 static unsigned usage_percent(const User *u, uint64_t usage) {
         uint64_t max = u->effective.memory_max;
         if (max == BYTES_INFINITY || max == 0)
-                max = u->daemon->mem_total;
+                max = u->ctx->mem_total;
         return max ? (unsigned) (usage * 100 / max) : 0;
 }
 
@@ -78,14 +76,14 @@ static void candidates_text(User *u, const snapshot *s, size_t n_ranked, size_t 
 }
 
 static void tell_user(User *u, const char *text) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         size_t n = 0;
         int r;
 
         /* A dry run only logs: users hear nothing of it. */
-        if (!d->config->governor.notify_users || d->dry_run)
+        if (!ctx->notify_users || ctx->dry_run)
                 return;
-        r = notify_user_terminals(u->uid, d->cgroot_fd, u->cgroup, d->procfs_fd, text, &n);
+        r = notify_user_terminals(u->uid, ctx->cgroot_fd, u->cgroup, ctx->procfs_fd, text, &n);
         if (r < 0)
                 log_debug_errno(r, "Cannot write to the terminals of %s: %m", u->name);
         else
@@ -100,7 +98,7 @@ static const procfs_task *find_task(const snapshot *s, pid_t pid) {
 }
 
 void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         const user_config *uc = &u->effective;
         char table[CANDIDATES_TEXT_MAX], top[512] = "", next[512] = "", text[1536];
         char used[FORMAT_BYTES_MAX], budget[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX];
@@ -128,7 +126,7 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
                               (int) s->slice.tasks[u->ranked[0].index].task.pid, policy_kind_to_string(u->config.policy));
         strbuf_append(next, sizeof next, "at %s the kernel kills a process at once.", budget);
 
-        record_init(&r, MEMGOV_MESSAGE_WARN, "warn", LOG_WARNING, d->dry_run);
+        record_init(&r, MEMGOV_MESSAGE_WARN, "warn", LOG_WARNING, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
         record_add_memory(&r, usage, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
         record_add(&r, "MEMGOV_WARN_LEVEL=%u%%", level / 100);
@@ -146,11 +144,11 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
         tell_user(u, text);
 
         u->warns++;
-        daemon_mark_dirty(d);
+        ctx->status_dirty = true;
 }
 
 static void kill_close_handles(User *u) {
-        actuator *a = &u->daemon->actuator;
+        actuator *a = &u->ctx->actuator;
         kill_op *k = &u->kill;
 
         for (size_t i = 0; i < k->n; i++)
@@ -177,12 +175,12 @@ static void kill_finish(User *u, const char *how, bool evaluate) {
         if (evaluate) {
                 /* Look again soon: the policy's Cooldown= keeps this from storming. */
                 u->next_sample = now + 100 * USEC_PER_MSEC;
-                daemon_schedule(u->daemon);
+                u->ctx->timer_dirty = true;
         }
 }
 
 static void kill_escalate(User *u) {
-        actuator *a = &u->daemon->actuator;
+        actuator *a = &u->ctx->actuator;
         kill_op *k = &u->kill;
 
         for (size_t i = 0; i < k->n; i++) {
@@ -224,7 +222,7 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_victim_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         User *u = userdata;
-        actuator *a = &u->daemon->actuator;
+        actuator *a = &u->ctx->actuator;
         kill_op *k = &u->kill;
 
         (void) s;
@@ -267,11 +265,11 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
 
 static void log_kill(User *u, const snapshot *s, const policy_decision *dec, const procfs_task *victim,
                      const char *cgroup_killed) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         const user_config *uc = &u->effective;
         char table[CANDIDATES_TEXT_MAX], pids[512] = "", sig[16], rss[FORMAT_BYTES_MAX], text[1024], why[256];
         size_t n_ranked = rank(u, s);
-        const char *verb = d->dry_run ? "Would kill" : "Killed";
+        const char *verb = ctx->dry_run ? "Would kill" : "Killed";
         record r;
 
         candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
@@ -279,7 +277,7 @@ static void log_kill(User *u, const snapshot *s, const policy_decision *dec, con
                 strbuf_append(pids, sizeof pids, "%s%d", i ? " " : "", (int) dec->pids[i]);
         signal_name(cgroup_killed ? SIGKILL : dec->signal, sig, sizeof sig);
 
-        record_init(&r, MEMGOV_MESSAGE_KILL, "kill", d->dry_run ? LOG_NOTICE : LOG_WARNING, d->dry_run);
+        record_init(&r, MEMGOV_MESSAGE_KILL, "kill", ctx->dry_run ? LOG_NOTICE : LOG_WARNING, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
         record_add_memory(&r, s->slice.memory.current, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
         record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
@@ -301,15 +299,15 @@ static void log_kill(User *u, const snapshot *s, const policy_decision *dec, con
                     victim->comm, format_bytes(rss, sizeof rss, victim->rss_bytes), u->name, (unsigned) u->uid, sig,
                     dec->n_pids > 1 ? " (and the tasks sharing its memory)" : "", kill_reason_to_string(dec->reason),
                     dec->reason_text, policy_kind_to_string(u->config.policy), dec->score,
-                    d->dry_run ? " [dry run: nothing signalled]" : "");
+                    ctx->dry_run ? " [dry run: nothing signalled]" : "");
 
-        if (d->dry_run)
+        if (ctx->dry_run)
                 return;
         u->kills++;
         u->last_kill_realtime = now_usec(CLOCK_REALTIME);
         u->last_victim_pid = victim->pid;
         snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", victim->comm);
-        daemon_mark_dirty(d);
+        ctx->status_dirty = true;
 
         why_text(u, dec, why, sizeof why);
         snprintf(text, sizeof text,
@@ -321,8 +319,8 @@ static void log_kill(User *u, const snapshot *s, const policy_decision *dec, con
 }
 
 int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
-        Daemon *d = u->daemon;
-        actuator *a = &d->actuator;
+        context *ctx = u->ctx;
+        actuator *a = &ctx->actuator;
         kill_op *k = &u->kill;
         const procfs_task *victim;
         cgfs_memory m;
@@ -339,16 +337,16 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         victim = &s->slice.tasks[dec->victim].task;
 
         /* The snapshot took a while to read: look once more, cheaply. */
-        if (cgfs_read_memory(d->cgroot_fd, u->cgroup, &m) >= 0 &&
-            cgfs_read_events(d->cgroot_fd, u->cgroup, false, &e) >= 0 &&
-            cgfs_read_events(d->cgroot_fd, u->cgroup, true, &el) >= 0 &&
+        if (cgfs_read_memory(ctx->cgroot_fd, u->cgroup, &m) >= 0 &&
+            cgfs_read_events(ctx->cgroot_fd, u->cgroup, false, &e) >= 0 &&
+            cgfs_read_events(ctx->cgroot_fd, u->cgroup, true, &el) >= 0 &&
             policy_recovered(&m, &e, &el, &u->effective, &u->state)) {
                 /* If the kernel killed while we read, the next sample reports it. */
                 log_info("%s: %s before the kill (usage %" PRIu64 "); not killing pid %d (%s)", u->cgroup,
                          e.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted" : "recovered",
                          m.current, (int) victim->pid, victim->comm);
                 u->next_sample = now_usec(CLOCK_MONOTONIC);
-                daemon_schedule(d);
+                ctx->timer_dirty = true;
                 return 0;
         }
         now = now_usec(CLOCK_MONOTONIC);
@@ -367,7 +365,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 log_kill(u, s, dec, victim, dec->cgroup);
                 u->state.last_kill = now;
                 u->next_sample = now + 100 * USEC_PER_MSEC;
-                daemon_schedule(d);
+                ctx->timer_dirty = true;
                 return 0;
         }
 
@@ -387,7 +385,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                                          u->name, strerror(-r));
                                 kill_close_handles(u);
                                 u->next_sample = now + 100 * USEC_PER_MSEC;
-                                daemon_schedule(d);
+                                ctx->timer_dirty = true;
                                 return 0;
                         }
                         continue;
@@ -408,7 +406,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         log_kill(u, s, dec, victim, NULL);
         u->state.last_kill = now;
 
-        if (d->dry_run) {
+        if (ctx->dry_run) {
                 kill_close_handles(u);
                 return 0;
         }
@@ -421,7 +419,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 k->escalated = true;
                 kill_escalate(u);   /* releases the memory at once */
         }
-        r = sd_event_add_io(d->event, &k->exit_source, k->handles[0], EPOLLIN, on_victim_exit, u);
+        r = sd_event_add_io(ctx->event, &k->exit_source, k->handles[0], EPOLLIN, on_victim_exit, u);
         if (r < 0)
                 log_warning_errno(r, "Cannot watch pid %d for its exit (%m); relying on the timer", (int) victim->pid);
         (void) sd_event_source_set_time(k->timer, now + (k->escalated ? ACT_KILL_WAIT_USEC : u->config.kill_grace));
@@ -436,7 +434,7 @@ void act_init(User *u) {
         for (size_t i = 0; i < POLICY_MAX_VICTIM_PIDS; i++)
                 k->handles[i] = -1;
         /* Made now, so starting a kill needs no new timer. */
-        if (sd_event_add_time(u->daemon->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_kill_timer, u) >= 0)
+        if (sd_event_add_time(u->ctx->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_kill_timer, u) >= 0)
                 (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
         u->oom = (oom_report) {};
 }
@@ -470,11 +468,11 @@ void act_remember_tasks(User *u, const snapshot *s) {
 }
 
 static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const char *source) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         char rss_text[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], text[512];
         record r;
 
-        record_init(&r, MEMGOV_MESSAGE_KERNEL_OOM_KILL, "kernel-oom-kill", LOG_WARNING, d->dry_run);
+        record_init(&r, MEMGOV_MESSAGE_KERNEL_OOM_KILL, "kernel-oom-kill", LOG_WARNING, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
         record_add_memory(&r, u->memory.current, u->effective.memory_high, u->effective.memory_max,
                           u->pressure.some.avg10);
@@ -494,7 +492,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
         u->last_victim_pid = pid;
         u->last_kill_realtime = now_usec(CLOCK_REALTIME);
         snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", comm);
-        daemon_mark_dirty(d);
+        ctx->status_dirty = true;
 
         snprintf(text, sizeof text,
                  "memgov: %s, your processes hit your memory limit (%s); the kernel killed %s (pid %d).\n", u->name,
@@ -504,7 +502,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
 
 /* No kernel log line: the largest remembered task that is gone now. */
 static void report_oom_fallback(User *u) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         oom_report *o = &u->oom;
 
         for (size_t i = 0; i < o->n_hints && o->pending > 0; i++) {
@@ -512,7 +510,7 @@ static void report_oom_fallback(User *u) {
 
                 if (o->hints[i].pid == 0)
                         continue;
-                if (procfs_read_stat(d->procfs_fd, o->hints[i].pid, &t) >= 0 && t.start_time == o->hints[i].start_time &&
+                if (procfs_read_stat(ctx->procfs_fd, o->hints[i].pid, &t) >= 0 && t.start_time == o->hints[i].start_time &&
                     !procfs_state_is_dead(t.state))
                         continue;
                 report_oom(u, o->hints[i].pid, o->hints[i].comm, o->hints[i].rss_bytes, "pid-set");
@@ -524,16 +522,16 @@ static void report_oom_fallback(User *u) {
 }
 
 void act_kernel_oom_retry(User *u) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         oom_report *o = &u->oom;
         usec_t now = now_usec(CLOCK_MONOTONIC);
 
         o->next_try = 0;
-        if (d->kmsg.fd >= 0) {
+        if (ctx->kmsg.fd >= 0) {
                 const kmsg_oom_kill *e;
 
-                (void) kmsg_read(&d->kmsg);
-                while (o->pending > 0 && (e = kmsg_find(&d->kmsg, u->uid, u->cgroup, o->last_seq))) {
+                (void) kmsg_read(&ctx->kmsg);
+                while (o->pending > 0 && (e = kmsg_find(&ctx->kmsg, u->uid, u->cgroup, o->last_seq))) {
                         report_oom(u, e->pid, e->comm, e->rss_bytes, "kmsg");
                         o->last_seq = e->seq;
                         o->pending--;
@@ -542,7 +540,7 @@ void act_kernel_oom_retry(User *u) {
                         return;
                 if (now < o->deadline) {
                         o->next_try = now + ACT_OOM_RETRY_USEC;
-                        daemon_schedule(d);
+                        ctx->timer_dirty = true;
                         return;
                 }
         }
@@ -555,6 +553,6 @@ void act_kernel_oom(User *u, uint64_t n) {
         u->kernel_oom_kills += n;
         o->pending += (unsigned) n;
         o->deadline = now_usec(CLOCK_MONOTONIC) + ACT_OOM_LOOKUP_USEC;
-        daemon_mark_dirty(u->daemon);
+        u->ctx->status_dirty = true;
         act_kernel_oom_retry(u);
 }

@@ -10,7 +10,6 @@
 #include "slice-limits.h"
 #include "messages.h"
 #include "report.h"
-#include "user.h"
 
 #define MIB (1ULL << 20)
 #define SET_PROPERTIES_TIMEOUT_USEC (10 * USEC_PER_SEC)
@@ -55,7 +54,7 @@ static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
         return format_bytes(buf, size, v);
 }
 
-static int bus_connect(Daemon *d) {
+static int bus_connect(context *ctx) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -76,39 +75,39 @@ static int bus_connect(Daemon *d) {
                 return r;
         if (!has_owner)
                 return -EHOSTDOWN;
-        r = sd_bus_attach_event(bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(bus, ctx->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
-        d->bus = TAKE_PTR(bus);
+        ctx->bus = TAKE_PTR(bus);
         return 0;
 }
 
-int limits_open(Daemon *d) {
+int limits_open(context *ctx) {
         int r;
 
-        assert(d);
+        assert(ctx);
 
         if (sd_booted() <= 0) {
-                d->limits_backend = LIMITS_CGROUPFS;
+                ctx->limits_backend = LIMITS_CGROUPFS;
                 log_notice("systemd is not the init system: budgets are written into the slices' memory.high, "
                            "memory.max and memory.swap.max directly");
                 return 0;
         }
-        r = bus_connect(d);
+        r = bus_connect(ctx);
         if (r < 0) {
-                d->limits_backend = LIMITS_CGROUPFS;
+                ctx->limits_backend = LIMITS_CGROUPFS;
                 log_warning_errno(r, "No systemd manager reachable on the system bus (%m): budgets are written into "
                                   "the slices' memory.high, memory.max and memory.swap.max directly");
                 return 0;
         }
-        d->limits_backend = LIMITS_SYSTEMD;
+        ctx->limits_backend = LIMITS_SYSTEMD;
         log_info("Budgets are set through systemd (SetUnitProperties, runtime)");
         return 0;
 }
 
-void limits_close(Daemon *d) {
-        if (d->bus)
-                d->bus = sd_bus_flush_close_unref(d->bus);
+void limits_close(context *ctx) {
+        if (ctx->bus)
+                ctx->bus = sd_bus_flush_close_unref(ctx->bus);
 }
 
 void limits_done(User *u) {
@@ -135,18 +134,18 @@ static int on_set_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
 }
 
 static int set_unit_properties(User *u, uint64_t high, uint64_t max, uint64_t swap) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         for (unsigned attempt = 0;; attempt++) {
-                if (!d->bus) {
-                        r = bus_connect(d);
+                if (!ctx->bus) {
+                        r = bus_connect(ctx);
                         if (r < 0)
                                 return log_error_errno(r, "Cannot reach systemd on the system bus: %m");
                 }
                 m = sd_bus_message_unref(m);
-                r = sd_bus_message_new_method_call(d->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                r = sd_bus_message_new_method_call(ctx->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                    "org.freedesktop.systemd1.Manager", "SetUnitProperties");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "sb", u->unit, 1);
@@ -156,14 +155,14 @@ static int set_unit_properties(User *u, uint64_t high, uint64_t max, uint64_t sw
                 if (r >= 0) {
                         /* A newer request supersedes a pending one. */
                         u->limits.slot = sd_bus_slot_unref(u->limits.slot);
-                        r = sd_bus_call_async(d->bus, &u->limits.slot, m, on_set_reply, u,
+                        r = sd_bus_call_async(ctx->bus, &u->limits.slot, m, on_set_reply, u,
                                               SET_PROPERTIES_TIMEOUT_USEC);
                 }
                 if (r >= 0)
                         return 0;
                 /* dbus-daemon restarted: reconnect once. */
                 if (attempt == 0 && (r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE || r == -ESHUTDOWN)) {
-                        limits_close(d);
+                        limits_close(ctx);
                         continue;
                 }
                 return log_error_errno(r, "Cannot call SetUnitProperties for %s: %m", u->unit);
@@ -178,7 +177,7 @@ static int write_limit(User *u, const char *file, uint64_t v) {
                 snprintf(buf, sizeof buf, "max");
         else
                 snprintf(buf, sizeof buf, "%" PRIu64, v);
-        r = cgfs_write(u->daemon->cgroot_fd, u->cgroup, file, buf);
+        r = cgfs_write(u->ctx->cgroot_fd, u->cgroup, file, buf);
         /* No swap accounting: memory.swap.max does not exist. */
         if (r == -ENOENT && strcmp(file, "memory.swap.max") == 0 && u->has_slice)
                 return 0;
@@ -202,7 +201,7 @@ static int write_limits(User *u, uint64_t high, uint64_t max, uint64_t swap) {
 
 static void update_effective(User *u, const cgfs_memory *m) {
         /* A dry run changes no limit: the policy sees what is really in force. */
-        if (u->daemon->dry_run && m) {
+        if (u->ctx->dry_run && m) {
                 u->effective.memory_high = m->high;
                 u->effective.memory_max = m->max;
                 u->effective.memory_swap_max = m->swap_max;
@@ -214,7 +213,7 @@ static void update_effective(User *u, const cgfs_memory *m) {
 }
 
 static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t max, uint64_t swap, bool stepping) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], e[FORMAT_BYTES_MAX],
                 f[FORMAT_BYTES_MAX], g[FORMAT_BYTES_MAX], h[FORMAT_BYTES_MAX], tmp[32];
         char step_text[256] = "";
@@ -228,7 +227,7 @@ static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t ma
                          fmt_limit(e, sizeof e, u->config.memory_high), fmt_limit(f, sizeof f, u->config.memory_max),
                          fmt_limit(g, sizeof g, u->config.memory_swap_max), format_bytes(h, sizeof h, usage));
 
-        record_init(&r, MEMGOV_MESSAGE_LIMIT, "limit", LOG_INFO, d->dry_run);
+        record_init(&r, MEMGOV_MESSAGE_LIMIT, "limit", LOG_INFO, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
         record_add_memory(&r, usage, high, max, u->pressure.some.avg10);
         record_add(&r, "MEMGOV_SWAP_MAX_BYTES=%s", format_limit_field(tmp, sizeof tmp, swap));
@@ -237,16 +236,16 @@ static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t ma
         record_add(&r, "MEMGOV_BUDGET_SWAP_MAX_BYTES=%s",
                    format_limit_field(tmp, sizeof tmp, u->config.memory_swap_max));
         record_add(&r, "MEMGOV_STEPPING=%d", stepping ? 1 : 0);
-        record_add(&r, "MEMGOV_LIMITS_BACKEND=%s", d->limits_backend == LIMITS_SYSTEMD ? "systemd" : "cgroupfs");
+        record_add(&r, "MEMGOV_LIMITS_BACKEND=%s", ctx->limits_backend == LIMITS_SYSTEMD ? "systemd" : "cgroupfs");
         record_emit(&r, "%s%s (%u): MemoryHigh=%s MemoryMax=%s MemorySwapMax=%s on %s%s%s",
-                    d->dry_run ? "Dry run, would set: " : "", u->name, (unsigned) u->uid,
+                    ctx->dry_run ? "Dry run, would set: " : "", u->name, (unsigned) u->uid,
                     fmt_limit(a, sizeof a, high), fmt_limit(b, sizeof b, max), fmt_limit(c, sizeof c, swap), u->unit,
-                    d->limits_backend == LIMITS_CGROUPFS ? " (written to the cgroup: no systemd manager)" : "",
+                    ctx->limits_backend == LIMITS_CGROUPFS ? " (written to the cgroup: no systemd manager)" : "",
                     step_text);
 }
 
 int limits_update(User *u, const cgfs_memory *m, bool force) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         limit_state *l = &u->limits;
         uint64_t high, max, swap, usage = m ? m->current : 0, swap_usage = m ? m->swap_current : 0;
         bool first = false, changed, stepping;
@@ -274,9 +273,9 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
                 return 0;
         }
 
-        if (d->dry_run)
+        if (ctx->dry_run)
                 r = 0;   /* DryRun= changes no limit; the record says what it would set */
-        else if (d->limits_backend == LIMITS_SYSTEMD)
+        else if (ctx->limits_backend == LIMITS_SYSTEMD)
                 r = set_unit_properties(u, high, max, swap);
         else
                 r = write_limits(u, high, max, swap);
@@ -296,6 +295,6 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
         l->swap = swap;
         l->stepping = stepping;
         update_effective(u, m);
-        daemon_mark_dirty(d);
+        ctx->status_dirty = true;
         return 0;
 }

@@ -156,3 +156,22 @@ int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd,
         *ret_procfs_fd = procfs_fd;
         return 0;
 }
+
+int ctl_print_json(struct json_object *o) {
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        if (puts(text) < 0 || fflush(stdout) != 0)
+                return -EIO;
+        return 0;
+}
+
+const char *ctl_printable(const char *s, char *buf, size_t size) {
+        size_t j = 0;
+
+        for (const char *p = s; *p && j + 1 < size; p++)
+                buf[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
+        buf[j] = 0;
+        return buf;
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <json-c/json.h>
 
 #include "config.h"
 
@@ -33,8 +34,16 @@ bool ctl_sources_option(ctl_sources *s, int c, const char *arg);
 /* Opens the cgroupfs and procfs roots; reports failures for VERB. */
 int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd, int *ret_procfs_fd);
 
-/* JSON string escaping for the --json outputs. */
-void ctl_json_string(FILE *f, const char *s);
+/* S with every control character as '?', for a terminal: process and user
+ * names are chosen by users, and an escape sequence must not reach it. */
+const char *ctl_printable(const char *s, char *buf, size_t size);
+
+/* Prints a --json document on stdout, indented, "/" unescaped. */
+int ctl_print_json(struct json_object *o);
+
+static inline void json_object_putp(struct json_object **o) {
+        json_object_put(*o);
+}
 
 /* TARGET (a user name, a UID, or a cgroup path starting with '/') -> the
  * relative cgroup path, the uid whose slice it is ((uid_t) -1 if none) and

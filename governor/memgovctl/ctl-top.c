@@ -98,25 +98,44 @@ static int parse_args(int argc, char **argv, top_args *ret) {
         return 1;
 }
 
-static void print_json(const snapshot *s, const policy_candidate *ranked, policy_kind kind, name_cache *names) {
-        fputs("{\"cgroup\": ", stdout);
-        ctl_json_string(stdout, s->slice.cgroup[0] ? s->slice.cgroup : "/");
-        printf(", \"policy\": \"%s\", \"tasks\": [", policy_kind_to_string(kind));
+/* Keys are literals and each is added once: json-c need not copy or look them up. */
+static void add(json_object *o, const char *key, json_object *v) {
+        json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+static int print_json(const snapshot *s, const policy_candidate *ranked, policy_kind kind, name_cache *names) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+        json_object *tasks = json_object_new_array_ext((int) s->slice.n_tasks);
+
+        if (!root || !tasks) {
+                json_object_put(tasks);
+                return -ENOMEM;
+        }
+        json_object_object_add(root, "cgroup", json_object_new_string(s->slice.cgroup[0] ? s->slice.cgroup : "/"));
+        json_object_object_add(root, "policy", json_object_new_string(policy_kind_to_string(kind)));
+        json_object_object_add(root, "tasks", tasks);
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
-                printf("%s\n  {\"pid\": %d, \"comm\": ", i ? "," : "", (int) t->pid);
-                ctl_json_string(stdout, t->comm);
-                printf(", \"uid\": %u, \"user\": ", (unsigned) t->uid);
-                ctl_json_string(stdout, user_name(names, t->uid));
-                printf(", \"score\": %" PRId64 ", \"rss_bytes\": %" PRIu64 ", \"swap_bytes\": %" PRIu64
-                       ", \"pgtables_bytes\": %" PRIu64 ", \"cpu_ms\": %" PRIu64 ", \"oom_score_adj\": %d"
-                       ", \"protected\": %s, \"reason\": ",
-                       ranked[i].score, t->rss_bytes, t->swap_bytes, t->pgtables_bytes, t->cpu_usec / 1000,
-                       t->oom_score_adj, ranked[i].protect != PROTECT_NONE ? "true" : "false");
-                ctl_json_string(stdout, policy_protect_to_string(ranked[i].protect));
-                fputc('}', stdout);
+                json_object *o = json_object_new_object();
+
+                if (!o || json_object_array_add(tasks, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+                add(o, "pid", json_object_new_int(t->pid));
+                add(o, "comm", json_object_new_string(t->comm));
+                add(o, "uid", json_object_new_uint64(t->uid));
+                add(o, "user", json_object_new_string(user_name(names, t->uid)));
+                add(o, "score", json_object_new_int64(ranked[i].score));
+                add(o, "rss_bytes", json_object_new_uint64(t->rss_bytes));
+                add(o, "swap_bytes", json_object_new_uint64(t->swap_bytes));
+                add(o, "pgtables_bytes", json_object_new_uint64(t->pgtables_bytes));
+                add(o, "cpu_ms", json_object_new_uint64(t->cpu_usec / 1000));
+                add(o, "oom_score_adj", json_object_new_int(t->oom_score_adj));
+                add(o, "protected", json_object_new_boolean(ranked[i].protect != PROTECT_NONE));
+                add(o, "reason", json_object_new_string(policy_protect_to_string(ranked[i].protect)));
         }
-        fputs("\n]}\n", stdout);
+        return ctl_print_json(root);
 }
 
 static void format_score(char *buf, size_t size, policy_kind kind, int64_t score) {
@@ -149,12 +168,8 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
                 const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
                 char score[32], rss[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], cpu[FORMAT_USEC_MAX];
                 char comm[4 * PROCFS_COMM_MAX];
-                size_t j = 0;
 
-                /* A hostile comm must not drive the terminal. */
-                for (const char *p = t->comm; *p && j + 1 < sizeof comm; p++)
-                        comm[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
-                comm[j] = 0;
+                ctl_printable(t->comm, comm, sizeof comm);
                 format_score(score, sizeof score, kind, ranked[i].score);
                 printf("%8d %-10.10s %-16s %10s %8s %8s %9s %5d  %s\n", (int) t->pid, user_name(names, t->uid), comm,
                        score, format_bytes(rss, sizeof rss, t->rss_bytes),
@@ -206,12 +221,15 @@ int ctl_top(int argc, char **argv) {
                 return 1;
         }
         policy_rank(&s.slice, &uc, kind, ranked);
+        r = 0;
         if (args.json)
-                print_json(&s, ranked, kind, &names);
+                r = print_json(&s, ranked, kind, &names);
         else
                 print_table(&s, ranked, kind, user, &names);
+        if (r < 0)
+                fprintf(stderr, "memgovctl top: cannot print the JSON document: %s\n", strerror(-r));
         if (!config)
                 user_config_done(&uc);
         config_set_free(config);
-        return 0;
+        return r < 0 ? 1 : 0;
 }

@@ -11,16 +11,17 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "act.h"
 #include "daemon.h"
-#include "slice-limits.h"
 #include "memgov-config.h"
 #include "messages.h"
 #include "procfs.h"
 #include "psi.h"
 #include "report.h"
 #include "sampler.h"
+#include "slice-limits.h"
 #include "statefile.h"
-#include "user.h"
+#include "watch.h"
 
 /* SIGHUPs closer together than this are folded into one reload. */
 #define RELOAD_MIN_INTERVAL_USEC (250 * USEC_PER_MSEC)
@@ -43,15 +44,8 @@ static void on_actuator_log(void *userdata, const char *line) {
         log_notice("dry run: %s", line);
 }
 
-void daemon_mark_dirty(Daemon *d) {
-        d->status_dirty = true;
-}
-
-void daemon_schedule(Daemon *d) {
-        d->timer_dirty = true;
-}
-
-void daemon_apply_governor_config(Daemon *d) {
+/* Applies DryRun=, PressureWindow= and friends from d->config. */
+static void apply_governor_config(Daemon *d) {
         usec_t window = d->config->governor.pressure_window;
         bool dry_run = d->dry_run_cli || d->config->governor.dry_run;
 
@@ -60,7 +54,7 @@ void daemon_apply_governor_config(Daemon *d) {
         if (window > PSI_WINDOW_MAX_USEC)
                 window = PSI_WINDOW_MAX_USEC;
         /* Without CAP_SYS_RESOURCE the kernel only takes whole 2 s multiples. */
-        if (!d->privileged && window % PSI_UNPRIVILEGED_WINDOW_USEC != 0) {
+        if (!d->ctx.privileged && window % PSI_UNPRIVILEGED_WINDOW_USEC != 0) {
                 usec_t rounded = (window / PSI_UNPRIVILEGED_WINDOW_USEC + 1) * PSI_UNPRIVILEGED_WINDOW_USEC;
                 char a[FORMAT_USEC_MAX], b[FORMAT_USEC_MAX];
 
@@ -70,39 +64,117 @@ void daemon_apply_governor_config(Daemon *d) {
                             format_usec(b, sizeof b, rounded));
                 window = rounded;
         }
-        d->pressure_window = window;
+        d->ctx.pressure_window = window;
 
-        if (dry_run != d->dry_run || !d->actuator.ops)
+        if (dry_run != d->ctx.dry_run || !d->ctx.actuator.ops)
                 log_info("%s", dry_run ? "Dry run: memgovd logs what it would kill and signals nothing"
                                        : "Live: memgovd kills when the policy says so");
-        d->dry_run = dry_run;
-        d->actuator.ops = dry_run ? &actuator_ops_dry_run : &actuator_ops_pidfd;
-        daemon_mark_dirty(d);
+        d->ctx.dry_run = dry_run;
+        d->ctx.notify_users = d->config->governor.notify_users;
+        d->ctx.actuator.ops = dry_run ? &actuator_ops_dry_run : &actuator_ops_pidfd;
+        d->ctx.status_dirty = true;
 }
 
 static void update_status(Daemon *d) {
         char text[sizeof d->status_text];
         size_t pressured = 0;
+        status_info info = {
+                .version = MEMGOV_VERSION,
+                .pid = d->ctx.self,
+                .config_path = d->config_path,
+                .dry_run = d->ctx.dry_run,
+                .limits_backend = d->ctx.limits_backend,
+                .psi_privileged = d->ctx.privileged,
+                .pressure_window = d->ctx.pressure_window,
+                .updated_realtime = now_usec(CLOCK_REALTIME),
+                .wakeups = d->wakeups,
+                .reloads = d->reloads,
+                .reload_failures = d->reload_failures,
+        };
         int r;
 
-        for (size_t i = 0; i < d->n_users; i++)
-                if (d->users[i]->under_pressure)
+        for (size_t i = 0; i < d->users.n; i++)
+                if (d->users.items[i]->under_pressure)
                         pressured++;
-        snprintf(text, sizeof text, "governing %zu user%s, %zu under pressure%s", d->n_users,
-                 d->n_users == 1 ? "" : "s", pressured, d->dry_run ? " (dry run)" : "");
+        snprintf(text, sizeof text, "governing %zu user%s, %zu under pressure%s", d->users.n,
+                 d->users.n == 1 ? "" : "s", pressured, d->ctx.dry_run ? " (dry run)" : "");
         if (strcmp(text, d->status_text) != 0) {
                 snprintf(d->status_text, sizeof d->status_text, "%s", text);
                 (void) sd_notifyf(false, "STATUS=%s", text);
         }
 
-        r = statefile_write(d, MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
+        r = statefile_write(MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME, &info, d->users.items, d->users.n);
         if (r == -ENOENT && mkdir(MEMGOV_RUNTIME_DIR, 0755) >= 0)
-                r = statefile_write(d, MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
+                r = statefile_write(MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME, &info, d->users.items, d->users.n);
         if (r < 0)
                 log_debug_errno(r, "Cannot write " MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME ": %m");
-        r = statefile_write_metrics(d);
+        else
+                for (size_t i = 0; i < d->users.n; i++)
+                        d->users.items[i]->status_usage = d->users.items[i]->memory.current;
+        r = statefile_write_metrics(d->config->governor.metrics_file, &info, d->users.items, d->users.n);
         if (r < 0)
                 log_warning_errno(r, "Cannot write MetricsFile=%s: %m", d->config->governor.metrics_file);
+}
+
+/* The sampling timer: every user due within its slack goes in this one
+ * wake-up. The user array only shrinks in the deferred rescan, never in here. */
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        (void) s;
+        (void) usec;
+        for (size_t i = 0; i < d->users.n; i++) {
+                User *u = d->users.items[i];
+                usec_t slack;
+
+                if (u->watch.unmute_at && u->watch.unmute_at <= now)
+                        watch_unmute(u);
+                if (u->slice_retry_at && u->slice_retry_at <= now) {
+                        u->slice_retry_at = 0;
+                        d->ctx.rescan = true;
+                }
+                if (u->oom.next_try && u->oom.next_try <= now)
+                        act_kernel_oom_retry(u);
+                if (user_next_due(u, true, &slack) <= now + slack)
+                        (void) sampler_evaluate(u, SAMPLE_TIMER);
+        }
+        d->ctx.timer_dirty = true;
+        return 0;
+}
+
+static int arm_timer(Daemon *d) {
+        usec_t deadline, earliest = user_next_wakeup(d->users.items, d->users.n, &deadline);
+        int r;
+
+        if (earliest == USEC_INFINITY)
+                return sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+        r = sd_event_source_set_time(d->timer, earliest);
+        if (r < 0)
+                return r;
+        /* sd-event reads an accuracy of 0 as its 250 ms default. */
+        r = sd_event_source_set_time_accuracy(d->timer, deadline > earliest ? deadline - earliest : 1);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+}
+
+static int on_rescan(sd_event_source *s, void *userdata) {
+        _cleanup_free_ seen_uid *seen = NULL;
+        Daemon *d = userdata;
+        size_t n_seen = 0;
+
+        (void) s;
+        if (discovery_scan(&d->discovery, &seen, &n_seen) < 0)
+                return 0;
+        users_reconcile(&d->ctx, &d->users, d->config, seen, n_seen);
+        return 0;
+}
+
+static void on_discovery(void *userdata) {
+        Daemon *d = userdata;
+
+        (void) sd_event_source_set_enabled(d->rescan, SD_EVENT_ONESHOT);
 }
 
 /* After every loop iteration: one place re-arms the timer and writes the
@@ -112,12 +184,16 @@ static int on_post(sd_event_source *s, void *userdata) {
 
         (void) s;
         d->wakeups++;
-        if (d->timer_dirty) {
-                d->timer_dirty = false;
-                (void) sampler_arm(d);
+        if (d->ctx.rescan) {
+                d->ctx.rescan = false;
+                (void) sd_event_source_set_enabled(d->rescan, SD_EVENT_ONESHOT);
         }
-        if (d->status_dirty && !d->exiting) {
-                d->status_dirty = false;
+        if (d->ctx.timer_dirty) {
+                d->ctx.timer_dirty = false;
+                (void) arm_timer(d);
+        }
+        if (d->ctx.status_dirty && !d->exiting) {
+                d->ctx.status_dirty = false;
                 update_status(d);
         }
         return 0;
@@ -127,7 +203,7 @@ void daemon_on_config_error(void *userdata, const char *file, unsigned line, con
         const Daemon *d = userdata;
         record r;
 
-        record_init(&r, MEMGOV_MESSAGE_CONFIG_ERROR, "config-error", LOG_ERR, d ? d->dry_run : false);
+        record_init(&r, MEMGOV_MESSAGE_CONFIG_ERROR, "config-error", LOG_ERR, d ? d->ctx.dry_run : false);
         record_add(&r, "MEMGOV_CONFIG_FILE=%s", file);
         record_add(&r, "MEMGOV_CONFIG_LINE=%u", line);
         if (line > 0)
@@ -145,7 +221,7 @@ static void daemon_reload(Daemon *d) {
         d->reloads++;
         d->last_reload = now_usec(CLOCK_MONOTONIC);
 
-        r = config_load(d->config_path, d->mem_total, daemon_on_config_error, d, &fresh);
+        r = config_load(d->config_path, d->ctx.mem_total, daemon_on_config_error, d, &fresh);
         if (r < 0) {
                 d->reload_failures++;
                 log_error_errno(r, "Reloading %s failed (%m): still running on the previous configuration",
@@ -153,13 +229,13 @@ static void daemon_reload(Daemon *d) {
         } else {
                 config_set_free(d->config);
                 d->config = fresh;
-                daemon_apply_governor_config(d);
-                users_reload(d);
+                apply_governor_config(d);
+                users_reload(&d->ctx, &d->users, d->config);
                 log_info("Reloaded %s", d->config_path);
         }
         d->status_text[0] = 0;   /* re-send STATUS= after READY=1 */
         (void) sd_notify(false, "READY=1");
-        daemon_mark_dirty(d);
+        d->ctx.status_dirty = true;
 }
 
 static int on_reload_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -196,7 +272,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         log_info("Received SIG%s, exiting", sigabbrev_np((int) si->ssi_signo) ?: "?");
         d->exiting = true;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting");
-        return sd_event_exit(d->event, 0);
+        return sd_event_exit(d->ctx.event, 0);
 }
 
 int daemon_new(const char *config_path, bool dry_run_cli, config_set *config, Daemon **ret) {
@@ -214,37 +290,38 @@ int daemon_new(const char *config_path, bool dry_run_cli, config_set *config, Da
                 return -ENOMEM;
         }
         d->config = config;
-        d->cgroot_fd = d->procfs_fd = d->slices_fd = -1;
-        d->slices_wd = d->root_wd = -1;
-        kmsg_init(&d->kmsg);
+        d->ctx.cgroot_fd = d->ctx.procfs_fd = -1;
+        discovery_init(&d->discovery);
+        kmsg_init(&d->ctx.kmsg);
+        d->ctx.on_watch = sampler_on_watch;
         d->dry_run_cli = dry_run_cli;
-        d->pid = getpid();
+        d->ctx.self = getpid();
         d->config_path = strdup(config_path);
         if (!d->config_path)
                 return -ENOMEM;
 
-        d->cgroot_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d->cgroot_fd < 0)
+        d->ctx.cgroot_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->ctx.cgroot_fd < 0)
                 return log_error_errno(errno, "Cannot open /sys/fs/cgroup: %m");
-        d->procfs_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d->procfs_fd < 0)
+        d->ctx.procfs_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->ctx.procfs_fd < 0)
                 return log_error_errno(errno, "Cannot open /proc: %m");
-        r = procfs_read_meminfo(d->procfs_fd, &mi);
+        r = procfs_read_meminfo(d->ctx.procfs_fd, &mi);
         if (r < 0)
                 return log_error_errno(r, "Cannot read /proc/meminfo: %m");
-        d->mem_total = mi.mem_total;
-        d->swap_total = mi.swap_total;
+        d->ctx.mem_total = mi.mem_total;
+        d->ctx.swap_total = mi.swap_total;
 
-        d->privileged = have_effective_cap(CAP_SYS_RESOURCE_BIT);
-        d->actuator = (actuator) {
-                .procfs_fd = d->procfs_fd,
-                .cgroot_fd = d->cgroot_fd,
+        d->ctx.privileged = have_effective_cap(CAP_SYS_RESOURCE_BIT);
+        d->ctx.actuator = (actuator) {
+                .procfs_fd = d->ctx.procfs_fd,
+                .cgroot_fd = d->ctx.cgroot_fd,
                 .log = on_actuator_log,
                 .log_userdata = d,
         };
-        daemon_apply_governor_config(d);
+        apply_governor_config(d);
 
-        r = sd_event_default(&d->event);
+        r = sd_event_default(&d->ctx.event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
 
@@ -262,59 +339,64 @@ int daemon_start(Daemon *d) {
         sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Cannot block signals: %m");
-        r = sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, d);
+        r = sd_event_add_signal(d->ctx.event, NULL, SIGTERM, on_exit_signal, d);
         if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, d);
+                r = sd_event_add_signal(d->ctx.event, NULL, SIGINT, on_exit_signal, d);
         if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+                r = sd_event_add_signal(d->ctx.event, NULL, SIGHUP, on_sighup, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
 
-        r = sd_event_add_time(d->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, sampler_on_timer, d);
+        r = sd_event_add_time(d->ctx.event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_timer, d);
         if (r >= 0)
-                r = sd_event_add_time(d->event, &d->reload_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_reload_timer, d);
+                r = sd_event_add_time(d->ctx.event, &d->reload_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_reload_timer, d);
         if (r >= 0)
-                r = sd_event_add_post(d->event, &d->post, on_post, d);
+                r = sd_event_add_post(d->ctx.event, &d->post, on_post, d);
+        if (r >= 0)
+                r = sd_event_add_defer(d->ctx.event, &d->rescan, on_rescan, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
         (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(d->reload_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(d->rescan, SD_EVENT_OFF);
         (void) sd_event_source_set_description(d->timer, "sampler");
 
         /* Pings at half of WatchdogSec=, and on any wake-up after a quarter. */
-        r = sd_event_set_watchdog(d->event, true);
+        r = sd_event_set_watchdog(d->ctx.event, true);
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
 
-        if (!d->privileged)
+        if (!d->ctx.privileged)
                 log_notice("No CAP_SYS_RESOURCE: PSI windows are limited to multiples of 2 s");
 
-        r = kmsg_open(&d->kmsg);
+        r = kmsg_open(&d->ctx.kmsg);
         if (r < 0)
                 log_warning_errno(r, "Cannot read /dev/kmsg (%m): kernel OOM kills are reported with the victim "
                                   "guessed from the slice's task list (the unit needs CAP_SYSLOG and access to "
                                   "/dev/kmsg)");
 
-        r = limits_open(d);
+        r = limits_open(&d->ctx);
         if (r < 0)
                 return r;
 
-        r = users_start(d);
+        r = discovery_start(&d->discovery, d->ctx.event, d->ctx.cgroot_fd, on_discovery, d);
         if (r < 0)
                 return r;
+        (void) on_rescan(NULL, d);
 
         update_status(d);
-        d->status_dirty = false;
-        (void) sampler_arm(d);
-        d->timer_dirty = false;
+        d->ctx.status_dirty = false;
+        d->ctx.rescan = false;
+        (void) arm_timer(d);
+        d->ctx.timer_dirty = false;
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", d->status_text);
-        log_info("memgovd %s governing %zu user(s) with %s%s", MEMGOV_VERSION, d->n_users, d->config_path,
-                 d->dry_run ? " (dry run)" : "");
+        log_info("memgovd %s governing %zu user(s) with %s%s", MEMGOV_VERSION, d->users.n, d->config_path,
+                 d->ctx.dry_run ? " (dry run)" : "");
         return 0;
 }
 
 int daemon_run(Daemon *d) {
-        int r = sd_event_loop(d->event);
+        int r = sd_event_loop(d->ctx.event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;
@@ -323,22 +405,23 @@ int daemon_run(Daemon *d) {
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
-        if (d->event)
-                users_stop(d);
-        limits_close(d);
-        kmsg_close(&d->kmsg);
+        users_clear(&d->users);
+        discovery_stop(&d->discovery);
+        limits_close(&d->ctx);
+        kmsg_close(&d->ctx.kmsg);
         d->timer = sd_event_source_disable_unref(d->timer);
         d->reload_timer = sd_event_source_disable_unref(d->reload_timer);
         d->post = sd_event_source_disable_unref(d->post);
-        if (d->event) {
+        d->rescan = sd_event_source_disable_unref(d->rescan);
+        if (d->ctx.event) {
                 /* status.json describes a running daemon only. */
                 (void) unlink(MEMGOV_RUNTIME_DIR "/" STATEFILE_NAME);
-                d->event = sd_event_unref(d->event);
+                d->ctx.event = sd_event_unref(d->ctx.event);
         }
-        if (d->cgroot_fd >= 0)
-                close(d->cgroot_fd);
-        if (d->procfs_fd >= 0)
-                close(d->procfs_fd);
+        if (d->ctx.cgroot_fd >= 0)
+                close(d->ctx.cgroot_fd);
+        if (d->ctx.procfs_fd >= 0)
+                close(d->ctx.procfs_fd);
         config_set_free(d->config);
         free(d->config_path);
         free(d);

@@ -8,8 +8,6 @@
 #include "cgfs.h"
 #include "psi.h"
 #include "report.h"
-#include "sampler.h"
-#include "user.h"
 #include "watch.h"
 
 /* The kernel sends at most one event per window. More than this many within
@@ -23,7 +21,7 @@ void watch_init(watch *w) {
 }
 
 static bool slice_exists(User *u) {
-        return faccessat(u->daemon->cgroot_fd, u->cgroup, F_OK, 0) >= 0;
+        return faccessat(u->ctx->cgroot_fd, u->cgroup, F_OK, 0) >= 0;
 }
 
 static void close_trigger(sd_event_source **s, int *fd) {
@@ -56,7 +54,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         /* Reading tells a live trigger from a removed cgroup (ENODEV). */
         r = read_fd(fd, buf, sizeof buf, NULL);
         if (r == -ENODEV || ((revents & EPOLLERR) && !slice_exists(u))) {
-                user_slice_gone(u);
+                u->ctx->on_watch(u, WATCH_GONE);
                 return 0;
         }
 
@@ -67,7 +65,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         }
         if (++w->burst > WATCH_PSI_BURST_MAX) {
                 fall_back(u, "PSI trigger fires without pause");
-                daemon_schedule(u->daemon);
+                u->ctx->timer_dirty = true;
                 return 0;
         }
 
@@ -78,7 +76,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         u->recheck_until = now + 2 * w->window;
         log_debug("%s: PSI %s event (some avg10 %.2f%%)", u->cgroup, fd == w->full_fd ? "full" : "some",
                   u->pressure.some.avg10);
-        (void) sampler_evaluate(u, SAMPLE_PSI);
+        u->ctx->on_watch(u, WATCH_PSI);
         return 0;
 }
 
@@ -93,16 +91,16 @@ static int on_events(sd_event_source *s, int fd, uint32_t revents, void *userdat
          * The read also re-arms the notification. */
         r = read_fd(fd, buf, sizeof buf, NULL);
         if (r == -ENODEV || (r < 0 && !slice_exists(u))) {
-                user_slice_gone(u);
+                u->ctx->on_watch(u, WATCH_GONE);
                 return 0;
         }
 
         /* `high` can fire on every reclaim attempt: mute, then look once. */
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         u->watch.unmute_at = now_usec(CLOCK_MONOTONIC) + WATCH_EVENTS_MUTE_USEC;
-        daemon_schedule(u->daemon);
+        u->ctx->timer_dirty = true;
 
-        (void) sampler_evaluate(u, SAMPLE_EVENTS);
+        u->ctx->on_watch(u, WATCH_EVENTS);
         return 0;
 }
 
@@ -116,22 +114,22 @@ void watch_unmute(User *u) {
 }
 
 static int arm_trigger(User *u, psi_kind kind, unsigned permyriad, int *ret_fd, sd_event_source **ret_source) {
-        Daemon *d = u->daemon;
-        usec_t window = d->pressure_window;
+        context *ctx = u->ctx;
+        usec_t window = ctx->pressure_window;
         usec_t stall = window * permyriad / 10000;
         _cleanup_close_ int fd = -1;
         int r;
 
         if (stall == 0)
                 stall = 1;
-        fd = cgfs_open(d->cgroot_fd, u->cgroup, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        fd = cgfs_open(ctx->cgroot_fd, u->cgroup, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return fd;
         /* A failed write leaves the fd readable forever: never poll it. */
-        r = psi_trigger_arm(fd, kind, stall, window, d->privileged);
+        r = psi_trigger_arm(fd, kind, stall, window, ctx->privileged);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(d->event, ret_source, fd, EPOLLPRI, on_psi, u);
+        r = sd_event_add_io(ctx->event, ret_source, fd, EPOLLPRI, on_psi, u);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(*ret_source, kind == PSI_FULL ? "psi-full" : "psi-some");
@@ -140,21 +138,21 @@ static int arm_trigger(User *u, psi_kind kind, unsigned permyriad, int *ret_fd, 
 }
 
 int watch_start(User *u) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         watch *w = &u->watch;
         char buf[512];
         int r;
 
         assert(!w->active);
 
-        w->window = d->pressure_window;
+        w->window = ctx->pressure_window;
         w->some = u->config.pressure_some;
         w->full = u->config.pressure_full;
         w->psi_fallback = false;
         w->burst = 0;
         w->unmute_at = 0;
 
-        w->events_fd = cgfs_open(d->cgroot_fd, u->cgroup, "memory.events", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        w->events_fd = cgfs_open(ctx->cgroot_fd, u->cgroup, "memory.events", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (w->events_fd < 0) {
                 r = w->events_fd;
                 w->events_fd = -1;
@@ -164,7 +162,7 @@ int watch_start(User *u) {
         }
         /* A fresh kernfs fd polls readable once; consume that. */
         (void) read_fd(w->events_fd, buf, sizeof buf, NULL);
-        r = sd_event_add_io(d->event, &w->events_source, w->events_fd, EPOLLPRI, on_events, u);
+        r = sd_event_add_io(ctx->event, &w->events_source, w->events_fd, EPOLLPRI, on_events, u);
         if (r < 0) {
                 close(w->events_fd);
                 w->events_fd = -1;
@@ -207,6 +205,6 @@ void watch_stop(User *u) {
 bool watch_changed(const User *u) {
         const watch *w = &u->watch;
 
-        return w->window != u->daemon->pressure_window || w->some != u->config.pressure_some ||
+        return w->window != u->ctx->pressure_window || w->some != u->config.pressure_some ||
                w->full != u->config.pressure_full;
 }

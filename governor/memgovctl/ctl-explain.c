@@ -179,7 +179,7 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 puts("  nothing: every task is protected");
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const policy_task *t = &s->slice.tasks[ranked[i].index];
-                char rss[FORMAT_BYTES_MAX];
+                char rss[FORMAT_BYTES_MAX], comm[4 * PROCFS_COMM_MAX];
 
                 if (ranked[i].protect != PROTECT_NONE) {
                         protected++;
@@ -188,7 +188,8 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 if (shown++ == EXPLAIN_TOP)
                         continue;
                 printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s\n", shown == 1 ? "victim:   " : "then:     ",
-                       (int) t->task.pid, t->task.comm, format_bytes(rss, sizeof rss, t->task.rss_bytes),
+                       (int) t->task.pid, ctl_printable(t->task.comm, comm, sizeof comm),
+                       format_bytes(rss, sizeof rss, t->task.rss_bytes),
                        ranked[i].score, t->cgroup ? t->cgroup : s->slice.cgroup);
         }
         if (protected == 0)
@@ -197,7 +198,9 @@ static void print_victims(const snapshot *s, const user_config *uc) {
         for (size_t i = 0; i < s->slice.n_tasks; i++)
                 if (ranked[i].protect != PROTECT_NONE) {
                         const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
-                        printf("    pid %d (%s): %s\n", (int) t->pid, t->comm,
+                        char comm[4 * PROCFS_COMM_MAX];
+
+                        printf("    pid %d (%s): %s\n", (int) t->pid, ctl_printable(t->comm, comm, sizeof comm),
                                policy_protect_to_string(ranked[i].protect));
                 }
 }

@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "act.h"
-#include "slice-limits.h"
 #include "policy.h"
 #include "report.h"
 #include "sampler.h"
+#include "slice-limits.h"
 #include "snapshot.h"
-#include "user.h"
+#include "watch.h"
 
 /* A snapshot that fails for want of memory is retried this soon. */
 #define SAMPLER_RETRY_USEC (100 * USEC_PER_MSEC)
@@ -32,17 +32,17 @@ static const char *const cause_names[] = {
 };
 
 static void prepare(User *u, snapshot *s) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
 
         s->slice.psi_event_at = u->psi_event_at;
         /* With a trigger armed its events tell pressure; without, avg10 does. */
         s->slice.psi_trigger = u->watch.active && !u->watch.psi_fallback &&
                                (u->watch.some_fd >= 0 || u->watch.full_fd >= 0);
-        s->slice.self_pid = d->pid;
+        s->slice.self_pid = ctx->self;
         if (s->slice.mem_total == 0)
-                s->slice.mem_total = d->mem_total;
+                s->slice.mem_total = ctx->mem_total;
         if (s->slice.swap_total == 0)
-                s->slice.swap_total = d->swap_total;
+                s->slice.swap_total = ctx->swap_total;
         if (!s->slice.same_mm)
                 s->slice.same_mm = snapshot_same_mm;
 }
@@ -61,10 +61,10 @@ static void note_sample(User *u, const snapshot *s) {
                 u->peak = m->peak;
 
         /* status.json follows real changes only, not every wobble. */
-        ref = u->effective.memory_max != BYTES_INFINITY ? u->effective.memory_max : u->daemon->mem_total;
+        ref = u->effective.memory_max != BYTES_INFINITY ? u->effective.memory_max : u->ctx->mem_total;
         step = ref / 20 > (32ULL << 20) ? ref / 20 : (32ULL << 20);
         if (m->current > u->status_usage + step || m->current + step < u->status_usage)
-                daemon_mark_dirty(u->daemon);
+                u->ctx->status_dirty = true;
 }
 
 static void schedule_next(User *u, usec_t now) {
@@ -81,7 +81,7 @@ static void schedule_next(User *u, usec_t now) {
          * on its way out) or already pending stands. */
         if (u->next_sample <= now || u->next_sample > now + interval)
                 u->next_sample = now + interval;
-        daemon_schedule(u->daemon);
+        u->ctx->timer_dirty = true;
 }
 
 static void update_pressure_flag(User *u) {
@@ -89,7 +89,7 @@ static void update_pressure_flag(User *u) {
 
         if (p != u->under_pressure) {
                 u->under_pressure = p;
-                daemon_mark_dirty(u->daemon);
+                u->ctx->status_dirty = true;
         }
 }
 
@@ -102,8 +102,17 @@ static void note_no_action(User *u, const policy_decision *dec, usec_t now) {
                 log_debug("%s: kill held back by Cooldown=", u->cgroup);
 }
 
+/* The slice went away under a watch: drop the watches and look again. */
+static void slice_gone(User *u) {
+        log_info("%s of %s (%u) is gone", u->cgroup, u->name, (unsigned) u->uid);
+        watch_stop(u);
+        u->has_slice = false;
+        u->ctx->rescan = true;
+        u->ctx->status_dirty = true;
+}
+
 int sampler_evaluate(User *u, sample_cause cause) {
-        Daemon *d = u->daemon;
+        context *ctx = u->ctx;
         snapshot cheap = {}, full = {};
         bool have_full = false;
         policy_decision dec;
@@ -118,15 +127,15 @@ int sampler_evaluate(User *u, sample_cause cause) {
         u->last_eval = now;
         u->retry_at = 0;
 
-        r = snapshot_take(d->cgroot_fd, d->procfs_fd, u->cgroup, u->uid, SNAPSHOT_MEMORY, &cheap);
+        r = snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_MEMORY, &cheap);
         if (r == -ENOENT || r == -ENODEV) {
-                user_slice_gone(u);
+                slice_gone(u);
                 return 0;
         }
         if (r < 0) {
                 log_warning_errno(r, "Cannot read %s: %m; retrying", u->cgroup);
                 u->retry_at = now + SAMPLER_RETRY_USEC;
-                daemon_schedule(d);
+                ctx->timer_dirty = true;
                 return r;
         }
         prepare(u, &cheap);
@@ -137,7 +146,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
         if (u->watch.psi_fallback && u->config.pressure_some > 0 &&
             cheap.slice.pressure.some.avg10 * 100.0 >= (double) u->config.pressure_some) {
                 u->psi_event_at = now;
-                u->recheck_until = now + 2 * d->pressure_window;
+                u->recheck_until = now + 2 * ctx->pressure_window;
                 cheap.slice.psi_event_at = now;
         }
 
@@ -151,7 +160,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
          * cheap read says there is something to do (without tasks, a kill
          * that is due shows as no_victim). */
         trial = u->state;
-        policy_decide(&cheap.slice, &u->effective, d->pressure_window, &trial, now, &dec);
+        policy_decide(&cheap.slice, &u->effective, ctx->pressure_window, &trial, now, &dec);
         /* A slice whose every task is protected would otherwise be read in
          * full on every re-check while the pressure lasts. */
         if (dec.action == DECISION_NONE && dec.no_victim && dec.kernel_oom_kills == 0 &&
@@ -163,10 +172,10 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 goto done;
         }
 
-        r = snapshot_take(d->cgroot_fd, d->procfs_fd, u->cgroup, u->uid, SNAPSHOT_TASKS, &full);
+        r = snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_TASKS, &full);
         if (r == -ENOENT || r == -ENODEV) {
                 snapshot_done(&cheap);
-                user_slice_gone(u);
+                slice_gone(u);
                 return 0;
         }
         if (r < 0) {
@@ -177,7 +186,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
         }
         have_full = true;
         prepare(u, &full);
-        policy_decide(&full.slice, &u->effective, d->pressure_window, &u->state, now, &dec);
+        policy_decide(&full.slice, &u->effective, ctx->pressure_window, &u->state, now, &dec);
         act_remember_tasks(u, &full);
 
         if (dec.kernel_oom_kills > 0)
@@ -199,7 +208,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
                         /* Memory is on its way out; look again soon. */
                         log_info("%s: %s", u->cgroup, dec.reason_text);
                         u->next_sample = now + 100 * USEC_PER_MSEC;
-                        daemon_schedule(d);
+                        ctx->timer_dirty = true;
                 }
                 break;
         }
@@ -213,57 +222,16 @@ done:
         return 0;
 }
 
-int sampler_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Daemon *d = userdata;
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-
-        (void) s;
-        (void) usec;
-
-        /* The user array only shrinks in the deferred rescan, never in here. */
-        for (size_t i = 0; i < d->n_users; i++) {
-                User *u = d->users[i];
-                usec_t slack;
-
-                if (u->watch.unmute_at && u->watch.unmute_at <= now)
-                        watch_unmute(u);
-                if (u->slice_retry_at && u->slice_retry_at <= now) {
-                        u->slice_retry_at = 0;
-                        users_request_rescan(d);
-                }
-                if (u->oom.next_try && u->oom.next_try <= now)
-                        act_kernel_oom_retry(u);
-                /* Everything due within its slack goes in this one wake-up. */
-                if (user_next_due(u, true, &slack) <= now + slack)
-                        (void) sampler_evaluate(u, SAMPLE_TIMER);
+void sampler_on_watch(User *u, watch_event ev) {
+        switch (ev) {
+        case WATCH_PSI:
+                (void) sampler_evaluate(u, SAMPLE_PSI);
+                break;
+        case WATCH_EVENTS:
+                (void) sampler_evaluate(u, SAMPLE_EVENTS);
+                break;
+        case WATCH_GONE:
+                slice_gone(u);
+                break;
         }
-        daemon_schedule(d);
-        return 0;
-}
-
-int sampler_arm(Daemon *d) {
-        usec_t earliest = USEC_INFINITY, deadline = USEC_INFINITY;
-        int r;
-
-        for (size_t i = 0; i < d->n_users; i++) {
-                usec_t slack, due = user_next_due(d->users[i], false, &slack);
-
-                if (due == USEC_INFINITY)
-                        continue;
-                if (due < earliest)
-                        earliest = due;
-                if (due + slack < deadline)
-                        deadline = due + slack;
-        }
-        if (earliest == USEC_INFINITY)
-                return sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
-
-        r = sd_event_source_set_time(d->timer, earliest);
-        if (r < 0)
-                return r;
-        /* sd-event reads an accuracy of 0 as its 250 ms default. */
-        r = sd_event_source_set_time_accuracy(d->timer, deadline > earliest ? deadline - earliest : 1);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
 }

@@ -9,24 +9,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 
 #include "cgfs.h"
-
-typedef struct Daemon Daemon;
-typedef struct User User;
+#include "context.h"
+#include "user.h"
 
 /* Steps stay this far above usage: 5% of it, at least 16 MiB. */
 #define LIMITS_STEP_MARGIN_MIN (16ULL << 20)
 #define LIMITS_STEP_MARGIN_PERCENT 5
-
-typedef struct limit_state {
-        bool known;                    /* high/max/swap below hold what is in force */
-        uint64_t high, max, swap;      /* in force (what we last set, or found) */
-        bool stepping;                 /* some limit still sits above its budget */
-        sd_bus_slot *slot;             /* the pending SetUnitProperties call */
-        unsigned failures;
-} limit_state;
 
 /* The limit to set now for budget TARGET when CURRENT is in force and the
  * slice uses USAGE: TARGET when that is safe, else just above USAGE, and
@@ -34,8 +24,8 @@ typedef struct limit_state {
 uint64_t limits_step(uint64_t target, uint64_t current, uint64_t usage);
 
 /* Picks the backend: systemd when it runs and its manager is on the bus. */
-int limits_open(Daemon *d);
-void limits_close(Daemon *d);
+int limits_open(context *ctx);
+void limits_close(context *ctx);
 
 /* Computes the limits for this sample and applies them when they changed;
  * FORCE re-sends them (after a reload or for a new user). m may be NULL when

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* A governed user: uid >= MinUid, logged in (logind) or owning a
+ * user-UID.slice, and everything memgovd keeps about them. The per-user
+ * state of watch.c, slice-limits.c and act.c is defined here, so those
+ * modules depend on this header and never the other way round. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cgfs.h"
+#include "config.h"
+#include "context.h"
+#include "policy.h"
+#include "procfs.h"
+#include "psi.h"
+
+#define USER_NAME_MAX 256
+#define USER_CGROUP_MAX 64
+/* A user logind knows whose slice is not there yet: look again this often, this many times. */
+#define USER_SLICE_RETRY_USEC (250 * USEC_PER_MSEC)
+#define USER_SLICE_RETRIES 40
+/* After a PSI event the kernel stays silent for the rest of the window, so
+ * the governor re-checks at this period until the window has passed. */
+#define WATCH_PSI_RECHECK_USEC (200 * USEC_PER_MSEC)
+/* Largest tasks remembered from the last full snapshot, for the OOM fallback. */
+#define ACT_HINTS_MAX 8
+
+/* What memgovd sleeps on for one slice (watch.c). */
+typedef struct watch {
+        int some_fd, full_fd, events_fd;
+        sd_event_source *some_source, *full_source, *events_source;
+        bool active;                   /* watches registered on the slice */
+        bool psi_fallback;             /* no trigger could be armed: sample avg10 instead */
+        usec_t window;                 /* as armed */
+        unsigned some, full;           /* permyriad, as armed */
+        usec_t unmute_at;              /* memory.events muted until then, 0 = not muted */
+        usec_t burst_start;            /* guard against a trigger that fires without pause */
+        unsigned burst;
+} watch;
+
+/* The limits on the slice (slice-limits.c). */
+typedef struct limit_state {
+        bool known;                    /* high/max/swap below hold what is in force */
+        uint64_t high, max, swap;      /* in force (what we last set, or found) */
+        bool stepping;                 /* some limit still sits above its budget */
+        sd_bus_slot *slot;             /* the pending SetUnitProperties call */
+        unsigned failures;
+} limit_state;
+
+/* A kill under way (act.c). Everything it needs lives in fixed-size fields,
+ * so the kill path allocates nothing of its own. */
+typedef struct kill_op {
+        const actuator_ops *ops;       /* as at the start: a reload may switch DryRun= meanwhile */
+        bool active;
+        bool escalated;
+        int signal;
+        kill_reason reason;
+        usec_t started;
+        size_t n;
+        procfs_task tasks[POLICY_MAX_VICTIM_PIDS];
+        int handles[POLICY_MAX_VICTIM_PIDS];
+        bool exited[POLICY_MAX_VICTIM_PIDS];
+        sd_event_source *exit_source;  /* the victim's pidfd */
+        sd_event_source *timer;        /* KillGrace, then the wait after SIGKILL */
+} kill_op;
+
+typedef struct oom_hint {
+        pid_t pid;
+        uint64_t start_time;
+        uint64_t rss_bytes;
+        char comm[PROCFS_COMM_MAX];
+} oom_hint;
+
+/* Kernel OOM kills being reported (act.c). */
+typedef struct oom_report {
+        unsigned pending;              /* kernel OOM kills not reported yet */
+        usec_t deadline;               /* give up on /dev/kmsg then */
+        usec_t next_try;               /* 0 = nothing scheduled */
+        uint64_t last_seq;             /* kmsg records up to here are reported */
+        oom_hint hints[ACT_HINTS_MAX];
+        size_t n_hints;
+} oom_report;
+
+struct User {
+        context *ctx;
+        uid_t uid;
+        char name[USER_NAME_MAX];
+        char cgroup[USER_CGROUP_MAX];      /* user.slice/user-UID.slice */
+        char unit[USER_CGROUP_MAX];        /* user-UID.slice */
+
+        bool logged_in;                    /* logind lists the user */
+        bool has_slice;                    /* the slice's directory exists */
+        unsigned slice_retries;
+        usec_t slice_retry_at;
+
+        user_config config;                /* own copy: survives a reload */
+        user_config effective;             /* config with the limits in force (borrows protect) */
+        slice_state state;
+        limit_state limits;
+        watch watch;
+        kill_op kill;
+        oom_report oom;
+
+        /* The last sample. */
+        cgfs_memory memory;
+        cgfs_events events;
+        psi_stats pressure;
+        bool sampled;
+        usec_t next_sample;
+        usec_t last_eval;
+        usec_t psi_event_at;
+        usec_t recheck_until;              /* re-check on a short period until then */
+        usec_t retry_at;                   /* a failed snapshot is retried then */
+        bool under_pressure;
+        usec_t last_no_victim_log;
+        usec_t last_no_victim_full;        /* the last full read that found every task protected */
+
+        /* Buffer for policy_rank(), grown with the largest snapshot seen. */
+        policy_candidate *ranked;
+        size_t n_ranked_alloc;
+
+        /* Statistics for status.json and the metrics file. */
+        uint64_t warns, kills, kernel_oom_kills, peak;
+        usec_t last_kill_realtime;
+        pid_t last_victim_pid;
+        char last_victim_comm[PROCFS_COMM_MAX];
+        uint64_t status_usage;             /* usage when status.json was last written */
+};
+
+/* Name and groups from NSS, then the user's layered config from C. Keeps the
+ * old copy on failure. NSS may be slow (LDAP): only on logins and reloads. */
+int user_resolve_config(User *u, const config_set *c);
+
+/* The earliest time something of this user is due (with EVAL_ONLY: an
+ * evaluation of the slice), and how late it may be. Pure. */
+usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack);
+/* Over all users: the earliest due time, and the latest time the timer may
+ * fire so that nothing is later than its slack. USEC_INFINITY when nothing
+ * is due. Pure. */
+usec_t user_next_wakeup(User *const *users, size_t n, usec_t *ret_deadline);

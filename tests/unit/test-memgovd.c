@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* memgovd's units below the daemon, without a running loop: the status
+ * document, discovery's merge, the next wake-up over all users, and one
+ * evaluation (sample -> decide -> act) of a fake slice in dry-run mode. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "act.h"
+#include "report.h"
+#include "sampler.h"
+#include "statefile.h"
+#include "tmptree.h"
+#include "users.h"
+
+#define SLICE "user.slice/user-4242.slice"
+
+static json_object *field(json_object *o, const char *key) {
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                fail_msg("no field %s", key);
+        return v;
+}
+
+static void fill_user(User *u) {
+        *u = (User) { .uid = 4242, .has_slice = true, .logged_in = true, .under_pressure = true };
+        snprintf(u->name, sizeof u->name, "al\033ice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        u->memory.current = 1000;
+        u->memory.swap_current = 7;
+        u->peak = 2000;
+        u->effective.memory_high = BYTES_INFINITY;
+        u->effective.memory_max = 524288000;
+        u->effective.memory_swap_max = BYTES_INFINITY;
+        u->config = u->effective;
+        u->config.policy = POLICY_RSS;
+        u->config.kill_scope = KILL_SCOPE_CGROUP;
+        u->limits.stepping = true;
+        u->pressure.some.avg10 = 1.25;
+        u->watch = (watch) { .active = true, .some_fd = 5, .full_fd = -1, .events_fd = -1 };
+        u->warns = 3;
+        u->kills = 2;
+        u->kernel_oom_kills = 1;
+        u->last_kill_realtime = 99;
+        u->last_victim_pid = 202;
+        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "hog");
+}
+
+static const status_info info = {
+        .version = "9.9", .pid = 77, .config_path = "/etc/memgov/memgov.conf", .dry_run = true,
+        .limits_backend = LIMITS_CGROUPFS, .psi_privileged = false, .pressure_window = 2000000,
+        .updated_realtime = 5, .wakeups = 6, .reloads = 1, .reload_failures = 0,
+};
+
+static void check_document(json_object *doc) {
+        json_object *users, *u;
+
+        assert_string_equal(json_object_get_string(field(doc, "version")), "9.9");
+        assert_int_equal(json_object_get_int(field(doc, "pid")), 77);
+        assert_string_equal(json_object_get_string(field(doc, "config")), "/etc/memgov/memgov.conf");
+        assert_true(json_object_get_boolean(field(doc, "dry_run")));
+        assert_string_equal(json_object_get_string(field(doc, "limits_backend")), "cgroupfs");
+        assert_false(json_object_get_boolean(field(doc, "psi_privileged")));
+        assert_int_equal(json_object_get_int64(field(doc, "pressure_window_usec")), 2000000);
+        assert_int_equal(json_object_get_int64(field(doc, "wakeups")), 6);
+        assert_int_equal(json_object_get_int64(field(doc, "reloads")), 1);
+        users = field(doc, "users");
+        assert_int_equal(json_object_array_length(users), 1);
+        u = json_object_array_get_idx(users, 0);
+        assert_int_equal(json_object_get_int(field(u, "uid")), 4242);
+        assert_string_equal(json_object_get_string(field(u, "user")), "al\033ice");
+        assert_string_equal(json_object_get_string(field(u, "slice")), SLICE);
+        assert_int_equal(json_object_get_int64(field(u, "usage")), 1000);
+        assert_int_equal(json_object_get_int64(field(u, "peak")), 2000);
+        assert_int_equal(json_object_get_int64(field(u, "swap_usage")), 7);
+        assert_null(field(u, "high"));
+        assert_int_equal(json_object_get_int64(field(u, "max")), 524288000);
+        assert_null(field(u, "swap_max"));
+        assert_int_equal(json_object_get_int64(field(u, "budget_max")), 524288000);
+        assert_true(json_object_get_boolean(field(u, "stepping")));
+        assert_true(json_object_get_double(field(u, "psi_some_avg10")) == 1.25);
+        assert_true(json_object_get_boolean(field(u, "under_pressure")));
+        assert_true(json_object_get_boolean(field(u, "psi_trigger")));
+        assert_string_equal(json_object_get_string(field(u, "policy")), "rss");
+        assert_string_equal(json_object_get_string(field(u, "kill_scope")), "cgroup");
+        assert_int_equal(json_object_get_int64(field(u, "warns")), 3);
+        assert_int_equal(json_object_get_int64(field(u, "kills")), 2);
+        assert_int_equal(json_object_get_int64(field(u, "kernel_oom_kills")), 1);
+        assert_int_equal(json_object_get_int64(field(u, "last_kill_realtime_usec")), 99);
+        assert_int_equal(json_object_get_int(field(u, "last_victim_pid")), 202);
+        assert_string_equal(json_object_get_string(field(u, "last_victim_comm")), "hog");
+}
+
+static void test_status_document(void **state) {
+        User u;
+        User *users[] = { &u };
+        json_object *doc;
+
+        (void) state;
+        fill_user(&u);
+        doc = statefile_document(&info, users, 1);
+        assert_non_null(doc);
+        check_document(doc);
+        json_object_put(doc);
+}
+
+static void test_status_file(void **state) {
+        char *dir = tmptree_new(), path[512], metrics[512], buf[8192];
+        User u;
+        User *users[] = { &u };
+        json_object *doc;
+        struct stat st;
+        FILE *f;
+        size_t n;
+
+        (void) state;
+        fill_user(&u);
+        snprintf(path, sizeof path, "%s/status.json", dir);
+        snprintf(metrics, sizeof metrics, "%s/memgov.prom", dir);
+        umask(077);
+        assert_int_equal(statefile_write(path, &info, users, 1), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        doc = json_object_from_file(path);
+        assert_non_null(doc);
+        check_document(doc);
+        json_object_put(doc);
+
+        assert_int_equal(statefile_write_metrics(NULL, &info, users, 1), 0);
+        assert_int_equal(statefile_write_metrics(metrics, &info, users, 1), 0);
+        f = fopen(metrics, "r");
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        assert_non_null(strstr(buf, "memgov_user_kills_total{uid=\"4242\""));
+        assert_int_equal(statefile_write("/nonexistent/memgov/status.json", &info, users, 1), -ENOENT);
+        tmptree_free(dir);
+}
+
+static void test_discovered(void **state) {
+        const uid_t logind[] = { 1001, 1002, 1001 };
+        char *children[] = { "user-1001.slice", "user-1003.slice", "user-1003.slice.bak", "init.scope",
+                             "user-x.slice", "user-1004.slicex", NULL };
+        seen_uid *seen = NULL;
+        size_t n = 0;
+
+        (void) state;
+        assert_int_equal(users_discovered(logind, 3, children, &seen, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(seen[0].uid, 1001);
+        assert_true(seen[0].logged_in && seen[0].has_slice);
+        assert_int_equal(seen[1].uid, 1002);
+        assert_true(seen[1].logged_in && !seen[1].has_slice);
+        assert_int_equal(seen[2].uid, 1003);
+        assert_true(!seen[2].logged_in && seen[2].has_slice);
+        free(seen);
+
+        assert_int_equal(users_discovered(NULL, 0, NULL, &seen, &n), 0);
+        assert_int_equal(n, 0);
+        free(seen);
+}
+
+static void test_next_wakeup(void **state) {
+        User a = {}, b = {};
+        User *users[] = { &a, &b };
+        usec_t deadline;
+
+        (void) state;
+        a.has_slice = b.has_slice = true;
+        a.watch.active = b.watch.active = true;
+        /* Idle samples may come a quarter of their interval late, at most 5 s. */
+        a.last_eval = 1000 * USEC_PER_SEC;
+        a.next_sample = 1060 * USEC_PER_SEC;
+        b.last_eval = 1000 * USEC_PER_SEC;
+        b.next_sample = 1002 * USEC_PER_SEC;
+        assert_int_equal(user_next_wakeup(users, 2, &deadline), 1002 * USEC_PER_SEC);
+        assert_int_equal(deadline, 1002 * USEC_PER_SEC + 2 * USEC_PER_SEC / 4 + 1);
+
+        /* A slice retry is due even without a slice; a kernel OOM lookup too. */
+        b.has_slice = false;
+        b.slice_retry_at = 1001 * USEC_PER_SEC;
+        assert_int_equal(user_next_wakeup(users, 2, &deadline), 1001 * USEC_PER_SEC);
+        assert_int_equal(deadline, 1001 * USEC_PER_SEC + 50 * USEC_PER_MSEC);
+        b.slice_retry_at = 0;
+        assert_int_equal(user_next_wakeup(users, 2, &deadline), 1060 * USEC_PER_SEC);
+        assert_int_equal(deadline, 1065 * USEC_PER_SEC);
+        assert_int_equal(user_next_wakeup(users, 0, &deadline), USEC_INFINITY);
+}
+
+static void on_watch(User *u, watch_event ev) {
+        (void) u;
+        (void) ev;
+}
+
+/* One evaluation of a slice at 85% of MemoryMax: a warning, in dry run. */
+static void test_evaluate_warns(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
+        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
+        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
+                                                  .state = 'R', .rss_kb = 409600, .start_time = 5 });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 8ULL << 30;
+        ctx.self = getpid();
+        ctx.dry_run = true;
+        ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_max = 524288000;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        act_init(u);
+
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        assert_int_equal(u->warns, 1);
+        assert_int_equal(u->kills, 0);
+        assert_int_equal(u->memory.current, 445644800);
+        assert_true(u->sampled);
+        assert_true(ctx.status_dirty);
+        assert_true(ctx.timer_dirty);
+        assert_true(u->next_sample > u->last_eval);
+        /* The dry run set no limit on the slice, and the policy saw what is in force. */
+        {
+                char buf[64];
+                assert_int_equal(read_file_at(ctx.cgroot_fd, SLICE "/memory.high", buf, sizeof buf, NULL), 0);
+                assert_string_equal(buf, "max\n");
+                assert_int_equal(u->effective.memory_high, BYTES_INFINITY);
+        }
+
+        /* The slice is gone: the watches go, and discovery looks again. */
+        ctx.rescan = false;
+        tmptree_free(cgroot);
+        cgroot = NULL;
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_false(u->has_slice);
+        assert_false(u->watch.active);
+        assert_true(ctx.rescan);
+
+        act_done(u);
+        user_config_done(&u->config);
+        free(u->ranked);
+        free(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(procroot);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_status_document),
+                cmocka_unit_test(test_status_file),
+                cmocka_unit_test(test_discovered),
+                cmocka_unit_test(test_next_wakeup),
+                cmocka_unit_test(test_evaluate_warns),
+        };
+        log_set_max_priority(LOG_EMERG);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
