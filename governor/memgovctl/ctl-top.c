@@ -116,48 +116,6 @@ typedef struct task_json {
         name_cache *names;
 } task_json;
 
-/* json-c prints each integer with its own snprintf(), which at 8 numbers a
- * task is most of the remaining cost; digits need no escaping, so these write
- * the same text directly. */
-static int append_decimal(struct printbuf *pb, uint64_t magnitude, bool negative) {
-        char digits[21], *p = digits + sizeof digits;
-
-        do
-                *--p = (char) ('0' + magnitude % 10);
-        while ((magnitude /= 10) > 0);
-        if (negative)
-                *--p = '-';
-        return printbuf_memappend(pb, p, (int) (digits + sizeof digits - p));
-}
-
-static int int64_to_json(json_object *o, struct printbuf *pb, int level, int flags) {
-        int64_t v = json_object_get_int64(o);
-
-        (void) level, (void) flags;
-        return append_decimal(pb, v < 0 ? -(uint64_t) v : (uint64_t) v, v < 0);
-}
-
-static int uint64_to_json(json_object *o, struct printbuf *pb, int level, int flags) {
-        (void) level, (void) flags;
-        return append_decimal(pb, json_object_get_uint64(o), false);
-}
-
-static json_object *new_int64_value(void) {
-        json_object *v = json_object_new_int64(0);
-
-        if (v)
-                json_object_set_serializer(v, int64_to_json, NULL, NULL);
-        return v;
-}
-
-static json_object *new_uint64_value(void) {
-        json_object *v = json_object_new_uint64(0);
-
-        if (v)
-                json_object_set_serializer(v, uint64_to_json, NULL, NULL);
-        return v;
-}
-
 static json_object *add_value(json_object *o, const char *key, json_object *v) {
         if (v)
                 add(o, key, v);
@@ -170,18 +128,18 @@ static int task_json_init(task_json *tj) {
         if (!o)
                 return -ENOMEM;
         tj->object = o;
-        /* Each value keeps the signedness it is created with: the refills below
-         * use the matching setter. */
-        if (!(tj->pid = add_value(o, "pid", new_int64_value())) ||
+        /* Creating each value with the type it will keep makes the refills below
+         * print exactly what a fresh object would. */
+        if (!(tj->pid = add_value(o, "pid", json_object_new_int(0))) ||
             !(tj->comm = add_value(o, "comm", json_object_new_string(""))) ||
-            !(tj->uid = add_value(o, "uid", new_uint64_value())) ||
+            !(tj->uid = add_value(o, "uid", json_object_new_uint64(0))) ||
             !(tj->user = add_value(o, "user", json_object_new_string(""))) ||
-            !(tj->score = add_value(o, "score", new_int64_value())) ||
-            !(tj->rss = add_value(o, "rss_bytes", new_uint64_value())) ||
-            !(tj->swap = add_value(o, "swap_bytes", new_uint64_value())) ||
-            !(tj->pgtables = add_value(o, "pgtables_bytes", new_uint64_value())) ||
-            !(tj->cpu_ms = add_value(o, "cpu_ms", new_uint64_value())) ||
-            !(tj->adj = add_value(o, "oom_score_adj", new_int64_value())) ||
+            !(tj->score = add_value(o, "score", json_object_new_int64(0))) ||
+            !(tj->rss = add_value(o, "rss_bytes", json_object_new_uint64(0))) ||
+            !(tj->swap = add_value(o, "swap_bytes", json_object_new_uint64(0))) ||
+            !(tj->pgtables = add_value(o, "pgtables_bytes", json_object_new_uint64(0))) ||
+            !(tj->cpu_ms = add_value(o, "cpu_ms", json_object_new_uint64(0))) ||
+            !(tj->adj = add_value(o, "oom_score_adj", json_object_new_int(0))) ||
             !(tj->protected = add_value(o, "protected", json_object_new_boolean(false))) ||
             !(tj->reason = add_value(o, "reason", json_object_new_string(""))))
                 return -ENOMEM;
@@ -205,7 +163,7 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
                 const char *text;
                 size_t len;
 
-                if (json_object_set_int64(tj->pid, t->pid) != 1 ||
+                if (json_object_set_int(tj->pid, t->pid) != 1 ||
                     json_object_set_string(tj->comm, t->comm) != 1 ||
                     json_object_set_uint64(tj->uid, t->uid) != 1 ||
                     json_object_set_string(tj->user, user_name(tj->names, t->uid)) != 1 ||
@@ -214,7 +172,7 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
                     json_object_set_uint64(tj->swap, t->swap_bytes) != 1 ||
                     json_object_set_uint64(tj->pgtables, t->pgtables_bytes) != 1 ||
                     json_object_set_uint64(tj->cpu_ms, t->cpu_usec / 1000) != 1 ||
-                    json_object_set_int64(tj->adj, t->oom_score_adj) != 1 ||
+                    json_object_set_int(tj->adj, t->oom_score_adj) != 1 ||
                     json_object_set_boolean(tj->protected, c->protect != PROTECT_NONE) != 1 ||
                     json_object_set_string(tj->reason, policy_protect_to_string(c->protect)) != 1)
                         return -1;
