@@ -186,6 +186,21 @@ int procfs_parse_status(const char *text, procfs_task *task) {
         return seen_uid && seen_tgid ? 0 : -EINVAL;
 }
 
+int procfs_parse_oom_score_adj(const char *text, int *ret) {
+        int v, r;
+
+        assert(text);
+        assert(ret);
+
+        r = parse_int(text, &v);
+        if (r < 0)
+                return r;
+        if (v < -1000 || v > 1000)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
 int procfs_parse_meminfo(const char *text, procfs_meminfo *ret) {
         procfs_meminfo m = {};
         bool seen_total = false;
@@ -405,11 +420,9 @@ int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
         r = read_file_at(piddir, "oom_score_adj", buf, sizeof buf, NULL);
         if (r < 0)
                 return errno_to_gone(r);
-        r = parse_int(buf, &t.oom_score_adj);
+        r = procfs_parse_oom_score_adj(buf, &t.oom_score_adj);
         if (r < 0)
                 return r;
-        if (t.oom_score_adj < -1000 || t.oom_score_adj > 1000)
-                return -ERANGE;
 
         *ret = t;
         return 0;
