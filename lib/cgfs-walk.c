@@ -321,14 +321,19 @@ static int walk_enter(walk *w, int fd, const char *name) {
         r = walk_read_procs(w, fd);
         if (r < 0 || w->stop)
                 return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        /* kernfs and tmpfs count subdirectories in a directory's link
+         * count: a leaf (2) needs no listing, which halves the cost of a
+         * tree of many small cgroups. Filesystems that don't count say 1. */
+        if (st.st_nlink == 2)
+                return 0;
         limit = w->o.max_cgroups - w->p->n_walked;
         r = walk_list(w, fd, limit, &children);
         if (r < 0)
                 return r;
         if (!children[0])
                 return 0;
-        if (fstat(fd, &st) < 0)
-                return -errno;
         if (w->n_levels == w->alloc_levels) {
                 size_t want = w->alloc_levels ? w->alloc_levels * 2 : 16;
                 walk_level *grown = realloc(w->levels, want * sizeof(walk_level));
