@@ -443,7 +443,7 @@ static void test_caps(void **state) {
 /* cgroup.procs longer than one read buffer, lines split across reads. */
 static void test_big_procs(void **state) {
         fixture *f = *state;
-        char *big = malloc(30000 * 8);
+        char *big = malloc(30000 * 9);
         size_t off = 0;
         cgfs_procs p;
 
