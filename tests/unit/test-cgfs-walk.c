@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -394,7 +395,7 @@ static void test_hostile_names(void **state) {
         cgfs_procs_done(&p);
 }
 
-/* 5,000 empty cgroups: the walk stops at its cap and says so. */
+/* 4,200 empty cgroups: the walk stops at its cap and says so. */
 static void test_caps(void **state) {
         fixture *f = *state;
         cgfs_walk_options o = { .max_cgroups = 1000 };
@@ -404,9 +405,10 @@ static void test_caps(void **state) {
 
         tmptree_write(f->root, SVC "/many.slice/cgroup.procs", "");
         dir = open_dir(f, SVC "/many.slice");
-        for (int i = 0; i < 5000; i++) {
+        /* Bare directories: to the walk, cgroups that vanished as it came. */
+        for (int i = 0; i < 4200; i++) {
                 snprintf(name, sizeof name, "c%05d", i);
-                make_chain(dir, name, 1, "");
+                assert_int_equal(mkdirat(dir, name, 0755), 0);
         }
         close(dir);
 
@@ -417,7 +419,7 @@ static void test_caps(void **state) {
         assert_true(has_pid(&p, 300, NULL));
         cgfs_procs_done(&p);
 
-        /* Defaults: 5,000 + 6 > 4096. */
+        /* Defaults: 4,200 + 6 > 4096. */
         assert_int_equal(cgfs_collect_procs(f->fd, SLICE, &p), 0);
         assert_true(p.truncated);
         assert_int_equal(p.n_walked, CGFS_WALK_MAX_CGROUPS);
@@ -468,6 +470,11 @@ static void test_big_procs(void **state) {
 }
 
 int main(void) {
+        /* Thousands of directories: on tmpfs that takes milliseconds, on a
+         * busy disk it can take the test's whole timeout. */
+        if (!getenv("TMPDIR") && access("/dev/shm", W_OK) == 0)
+                setenv("TMPDIR", "/dev/shm", 0);
+
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deep, setup, teardown),
