@@ -39,6 +39,7 @@ typedef struct walk {
         cgfs_procs *p;
         size_t alloc_cg, alloc_pid;
         size_t path_bytes_kept;
+        size_t n_listed;          /* child names held or visited, across all levels */
         char *path;               /* relative path of the cgroup being read */
         size_t path_len, path_alloc;
         walk_level *levels;
@@ -296,6 +297,7 @@ static int walk_list(walk *w, int dirfd, size_t limit, char ***ret) {
                 if (!names[n])
                         return -ENOMEM;
                 names[++n] = NULL;
+                w->n_listed++;
         }
         if (errno != 0)
                 return -errno;
@@ -328,7 +330,13 @@ static int walk_enter(walk *w, int fd, const char *name) {
          * tree of many small cgroups. Filesystems that don't count say 1. */
         if (st.st_nlink == 2)
                 return 0;
+        /* Each listing is bounded by what is left to visit, and all of them
+         * together, held on the stack of a deep walk, by a multiple of it. */
         limit = w->o.max_cgroups - w->p->n_walked;
+        if (w->n_listed >= 4 * w->o.max_cgroups)
+                limit = 0;
+        else if (limit > 4 * w->o.max_cgroups - w->n_listed)
+                limit = 4 * w->o.max_cgroups - w->n_listed;
         r = walk_list(w, fd, limit, &children);
         if (r < 0)
                 return r;
