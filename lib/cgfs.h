@@ -57,9 +57,38 @@ typedef struct cgfs_procs {
         pid_t *pids;
         uint32_t *cgroup_index;   /* parallel to pids, index into cgroups */
         size_t n_pids;
-        char **cgroups;           /* relative cgroup paths */
+        /* Relative paths of the cgroups that hold tasks. NULL for a cgroup
+         * whose path is too long to keep (n_unnamed): its tasks are still
+         * listed, and the policy treats them as tasks of the walked cgroup. */
+        char **cgroups;
         size_t n_cgroups;
+
+        /* What the walk could not read. A user owns the subtree below
+         * user@UID.service, so none of this stops the walk. */
+        size_t n_walked;          /* cgroups examined, the walked one included */
+        size_t n_skipped;         /* subtrees left out for an error: first_error says why */
+        size_t n_vanished;        /* removed while being walked: normal churn */
+        size_t n_threaded;        /* threaded subtrees: their processes are listed in their domain */
+        size_t n_unnamed;         /* cgroups kept with a NULL path */
+        int first_error;          /* negative errno of the first skipped subtree, 0 if none */
+        char *first_error_path;   /* its relative path, as the user named it: escape before printing */
+        bool truncated;           /* a cap stopped the walk: there may be more tasks */
 } cgfs_procs;
+
+/* Caps on one walk, so that a user with 100,000 empty cgroups or a fork
+ * bomb cannot make a walk take seconds or memgovd take gigabytes. */
+#define CGFS_WALK_MAX_CGROUPS 4096
+#define CGFS_WALK_MAX_PIDS 65536
+
+typedef struct cgfs_walk_options {
+        size_t max_cgroups;       /* cgroups examined; 0: CGFS_WALK_MAX_CGROUPS */
+        size_t max_pids;          /* 0: CGFS_WALK_MAX_PIDS */
+        /* Every open of the walk goes through this (NULL: openat(2)), which
+         * returns an fd or a negative errno: tests inject the failures a
+         * real cgroupfs gives (EOPNOTSUPP, ENODEV, EACCES). */
+        int (*openat_fn)(int dirfd, const char *name, int flags, void *userdata);
+        void *userdata;
+} cgfs_walk_options;
 
 int cgfs_open(int cgroot_fd, const char *cgroup, const char *file, int flags);
 int cgfs_read_u64(int cgroot_fd, const char *cgroup, const char *file, uint64_t *ret);
@@ -81,9 +110,18 @@ int cgfs_has_controller(int cgroot_fd, const char *cgroup, const char *file, con
 
 /* Child cgroup names (not paths) of one cgroup, sorted. */
 int cgfs_list_children(int cgroot_fd, const char *cgroup, char ***ret_names);
-/* Every pid in cgroup.procs of the cgroup and all its descendants. A child
- * that vanishes while being walked is skipped. */
+/* Every pid in cgroup.procs of the cgroup and all its descendants, walked
+ * with openat() from each directory's fd, so neither depth nor path length
+ * is a limit. Errors on the walked cgroup itself are returned (-ENOENT when
+ * it does not exist, -EINVAL for a malformed cgroup.procs); below it,
+ * unreadable, threaded and vanished subtrees are skipped and counted in
+ * RET, and every task that could be read is returned. Subtrees whose
+ * cgroup.events says "populated 0" are not entered. Names starting with a
+ * dot are walked too: only "." and ".." are not cgroups. */
 int cgfs_collect_procs(int cgroot_fd, const char *cgroup, cgfs_procs *ret);
+/* The same with caps other than the defaults (OPTIONS may be NULL). */
+int cgfs_collect_procs_with(int cgroot_fd, const char *cgroup, const cgfs_walk_options *options,
+                            cgfs_procs *ret);
 void cgfs_procs_done(cgfs_procs *procs);
 
 /* Writes VALUE into a cgroup file: cgroup.kill, and limits only on hosts

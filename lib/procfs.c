@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,7 +13,13 @@
 #include "util.h"
 
 #define PROCFS_STAT_MAX 1024
-#define PROCFS_STATUS_MAX 4096
+/* Most status files fit here; one with hundreds of supplementary groups
+ * (SSSD, AD) is read whole into a growing buffer instead. */
+#define PROCFS_STATUS_SMALL 4096
+/* 65536 groups (NGROUPS_MAX) of 10 digits and a space: about 720 KiB. */
+#define PROCFS_STATUS_MAX (4U << 20)
+/* Threads looked at for a live one when the main thread is gone. */
+#define PROCFS_THREADS_MAX 4096
 
 static uint64_t page_size(void) {
         static uint64_t cached;
@@ -179,6 +186,21 @@ int procfs_parse_status(const char *text, procfs_task *task) {
         return seen_uid && seen_tgid ? 0 : -EINVAL;
 }
 
+int procfs_parse_oom_score_adj(const char *text, int *ret) {
+        int v, r;
+
+        assert(text);
+        assert(ret);
+
+        r = parse_int(text, &v);
+        if (r < 0)
+                return r;
+        if (v < -1000 || v > 1000)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
 int procfs_parse_meminfo(const char *text, procfs_meminfo *ret) {
         procfs_meminfo m = {};
         bool seen_total = false;
@@ -297,9 +319,85 @@ int procfs_read_stat(int procfs_fd, pid_t pid, procfs_task *ret) {
         return 0;
 }
 
+/* The whole of /proc/PID/status, however long: VmSwap and VmPTE come
+ * after the Groups line. */
+static int read_status_at(int dirfd, const char *path, procfs_task *t) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *big = NULL;
+        char buf[PROCFS_STATUS_SMALL];
+        int r;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno_to_gone(-errno);
+        r = read_fd(fd, buf, sizeof buf, NULL);
+        if (r == -EFBIG) {
+                r = read_full_fd(fd, PROCFS_STATUS_MAX, &big, NULL);
+                if (r < 0)
+                        return errno_to_gone(r);
+                return procfs_parse_status(big, t);
+        }
+        if (r < 0)
+                return errno_to_gone(r);
+        return procfs_parse_status(buf, t);
+}
+
+/* The main thread of a process may exit (pthread_exit) while other
+ * threads go on: its stat then says Z with rss 0 and its status has no
+ * Vm lines, yet the process holds all its memory. Like the kernel's
+ * find_lock_task_mm(), take the memory figures from a live thread.
+ * Returns 1 when one was found, 0 when none is alive. */
+static int read_live_thread(int piddir, procfs_task *t) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        unsigned seen = 0;
+        int fd;
+
+        fd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno_to_gone(-errno);
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d)) && seen++ < PROCFS_THREADS_MAX) {
+                char path[64];
+                procfs_task th = {};
+                uint64_t tid;
+
+                if (parse_u64(de->d_name, &tid) < 0 || tid == 0 || tid > INT32_MAX || (pid_t) tid == t->pid)
+                        continue;
+                snprintf(path, sizeof path, "%d/stat", (int) tid);
+                {
+                        char buf[PROCFS_STAT_MAX];
+                        if (read_file_at(dirfd(d), path, buf, sizeof buf, NULL) < 0 ||
+                            procfs_parse_stat(buf, ticks(), &th) < 0)
+                                continue;   /* that thread exited meanwhile */
+                }
+                if (th.exiting)
+                        continue;
+                snprintf(path, sizeof path, "%d/status", (int) tid);
+                if (read_status_at(dirfd(d), path, &th) < 0 || th.tgid != t->pid)
+                        continue;
+                /* The process keeps its identity (pid, comm, start time, cpu
+                 * of the whole group): only the liveness and memory are the
+                 * thread's, which shares the process's mm. */
+                t->state = th.state;
+                t->flags = th.flags;
+                t->exiting = false;
+                t->rss_bytes = th.rss_bytes;
+                t->swap_bytes = th.swap_bytes;
+                t->pgtables_bytes = th.pgtables_bytes;
+                return 1;
+        }
+        return 0;
+}
+
 int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
         _cleanup_close_ int piddir = -1;
-        char buf[PROCFS_STATUS_MAX];
+        char buf[64];
         procfs_task t = {};
         int r;
 
@@ -309,36 +407,22 @@ int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
         if (piddir < 0)
                 return piddir;
 
-        r = read_file_at(piddir, "status", buf, sizeof buf, NULL);
-        if (r == -EFBIG) {
-                /* A huge Groups: line; the fields we need come before it. */
-                _cleanup_close_ int fd = openat(piddir, "status", O_RDONLY | O_CLOEXEC);
-                ssize_t n;
-                if (fd < 0)
-                        return errno_to_gone(-errno);
-                n = read(fd, buf, sizeof buf - 1);
-                if (n < 0)
-                        return errno_to_gone(-errno);
-                buf[n] = 0;
-                char *last = strrchr(buf, '\n');
-                if (last)
-                        last[1] = 0;
-                r = 0;
-        }
-        if (r < 0)
-                return errno_to_gone(r);
-        r = procfs_parse_status(buf, &t);
+        r = read_status_at(piddir, "status", &t);
         if (r < 0)
                 return r;
+
+        if (t.exiting && t.tgid == t.pid && !t.kernel_thread) {
+                r = read_live_thread(piddir, &t);
+                if (r < 0)
+                        return r;
+        }
 
         r = read_file_at(piddir, "oom_score_adj", buf, sizeof buf, NULL);
         if (r < 0)
                 return errno_to_gone(r);
-        r = parse_int(buf, &t.oom_score_adj);
+        r = procfs_parse_oom_score_adj(buf, &t.oom_score_adj);
         if (r < 0)
                 return r;
-        if (t.oom_score_adj < -1000 || t.oom_score_adj > 1000)
-                return -ERANGE;
 
         *ret = t;
         return 0;

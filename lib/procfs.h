@@ -38,6 +38,8 @@ typedef struct procfs_meminfo {
 int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task);
 int procfs_parse_status(const char *text, procfs_task *task);
 int procfs_parse_meminfo(const char *text, procfs_meminfo *ret);
+/* -1000..1000, else -ERANGE. */
+int procfs_parse_oom_score_adj(const char *text, int *ret);
 
 /* Reads stat, status and oom_score_adj of one task. -ESRCH when the task
  * vanished (or turned out to be a different one mid-read): callers skip it. */

@@ -116,6 +116,62 @@ int read_file_at(int dirfd, const char *path, char *buf, size_t size, size_t *re
         return read_fd(fd, buf, size, ret_len);
 }
 
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, size = 0;
+
+        assert(fd >= 0);
+        assert(max > 0);
+        assert(ret);
+
+        for (;;) {
+                ssize_t n;
+
+                if (len + 1 >= size) {
+                        size_t want = size ? size * 2 : 4096;
+                        char *grown;
+
+                        if (size > max)
+                                return -EFBIG;
+                        if (want > max + 1)
+                                want = max + 2;
+                        grown = realloc(buf, want);
+                        if (!grown)
+                                return -ENOMEM;
+                        buf = grown;
+                        size = want;
+                }
+                /* pread from 0: procfs seq files restart cleanly there. */
+                n = pread(fd, buf + len, size - 1 - len, (off_t) len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+
+        assert(path);
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, max, ret, ret_len);
+}
+
 /* Accepts the value followed by at most one newline: the way kernel files end. */
 static bool only_newline(const char *end) {
         return end[0] == 0 || (end[0] == '\n' && end[1] == 0);
@@ -389,4 +445,92 @@ void strbuf_append(char *buf, size_t size, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(buf + len, size - len, fmt, ap);
         va_end(ap);
+}
+
+const nss_ops nss_libc = {
+        .getpwuid_r = getpwuid_r,
+        .getgrgid_r = getgrgid_r,
+        .getgrouplist = getgrouplist,
+};
+
+/* Calls LOOKUP with a buffer that doubles on ERANGE. The *_r functions
+ * return the error number (0 and a NULL result: not found). */
+#define NSS_GROW(ops_fn, key, entry, ret_buf)                                           \
+        ({                                                                              \
+                size_t _size = 1024;                                                    \
+                int _r;                                                                 \
+                for (;;) {                                                              \
+                        char *_buf = malloc(_size);                                     \
+                        __typeof__(entry) *_res = NULL;                                 \
+                        if (!_buf) {                                                    \
+                                _r = -ENOMEM;                                           \
+                                break;                                                  \
+                        }                                                               \
+                        _r = (ops_fn)((key), &(entry), _buf, _size, &_res);             \
+                        if (_r == 0 && _res) {                                          \
+                                *(ret_buf) = _buf;                                      \
+                                break;                                                  \
+                        }                                                               \
+                        free(_buf);                                                     \
+                        if (_r == ERANGE && _size < NSS_BUFFER_MAX) {                   \
+                                _size *= 2;                                             \
+                                continue;                                               \
+                        }                                                               \
+                        _r = _r == 0 ? -ENOENT : _r == ERANGE ? -ENOBUFS : -_r;         \
+                        break;                                                          \
+                }                                                                       \
+                _r;                                                                     \
+        })
+
+int nss_getpwuid(const nss_ops *ops, uid_t uid, struct passwd *ret_pw, char **ret_buf) {
+        assert(ret_pw);
+        assert(ret_buf);
+        if (!ops)
+                ops = &nss_libc;
+        return NSS_GROW(ops->getpwuid_r, uid, *ret_pw, ret_buf);
+}
+
+int nss_getgrgid(const nss_ops *ops, gid_t gid, struct group *ret_gr, char **ret_buf) {
+        assert(ret_gr);
+        assert(ret_buf);
+        if (!ops)
+                ops = &nss_libc;
+        return NSS_GROW(ops->getgrgid_r, gid, *ret_gr, ret_buf);
+}
+
+int nss_getgrouplist(const nss_ops *ops, const char *user, gid_t primary, gid_t **ret_gids, size_t *ret_n) {
+        int n = 64;
+
+        assert(user);
+        assert(ret_gids);
+        assert(ret_n);
+        if (!ops)
+                ops = &nss_libc;
+
+        /* getgrouplist() says how many it needs in n when it returns -1;
+         * the list can grow between calls, so loop, within NGROUPS_MAX-ish
+         * bounds. */
+        for (int attempt = 0; attempt < 16; attempt++) {
+                gid_t *gids = malloc(sizeof(gid_t) * (size_t) n);
+                int want = n;
+
+                if (!gids)
+                        return -ENOMEM;
+                if (ops->getgrouplist(user, primary, gids, &want) >= 0) {
+                        if (want < 0 || want > n) {
+                                free(gids);
+                                return -EIO;
+                        }
+                        *ret_gids = gids;
+                        *ret_n = (size_t) want;
+                        return 0;
+                }
+                free(gids);
+                if (want <= n)
+                        want = n * 2;
+                if (want > 1 << 20)
+                        return -ENOBUFS;
+                n = want;
+        }
+        return -ENOBUFS;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -72,6 +74,12 @@ int read_file_at(int dirfd, const char *path, char *buf, size_t size, size_t *re
 /* Same, from an already open fd, with pread at offset 0 (for polled kernfs fds). */
 int read_fd(int fd, char *buf, size_t size, size_t *ret_len);
 
+/* A whole file of any size up to MAX bytes, in a malloc'ed NUL-terminated
+ * buffer that grows as needed (-EFBIG beyond MAX). For files a user can
+ * make large, such as /proc/PID/status with hundreds of groups. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+
 /* Strict decimal u64 with no sign, no trailing garbage except one '\n'. */
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
@@ -99,3 +107,26 @@ void strbuf_append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
 bool strv_fnmatch(char *const *patterns, const char *s);
 size_t strv_length(char *const *strv);
 int strv_extend(char ***strv, const char *s);
+
+/* NSS look-ups whose buffers grow: a group of thousands of members does
+ * not fit the usual 16 KiB. ERANGE doubles the buffer up to NSS_BUFFER_MAX;
+ * every other error is returned, never swallowed. -ENOENT: no such entry. */
+#define NSS_BUFFER_MAX (64U << 20)
+
+typedef int (*nss_getpwuid_fn)(uid_t uid, struct passwd *pw, char *buf, size_t size, struct passwd **ret);
+typedef int (*nss_getgrgid_fn)(gid_t gid, struct group *gr, char *buf, size_t size, struct group **ret);
+typedef int (*nss_getgrouplist_fn)(const char *user, gid_t group, gid_t *groups, int *ngroups);
+
+/* The libc functions by default; tests swap in their own. */
+typedef struct nss_ops {
+        nss_getpwuid_fn getpwuid_r;
+        nss_getgrgid_fn getgrgid_r;
+        nss_getgrouplist_fn getgrouplist;
+} nss_ops;
+extern const nss_ops nss_libc;
+
+/* *ret_pw points into *ret_buf, which the caller frees. */
+int nss_getpwuid(const nss_ops *ops, uid_t uid, struct passwd *ret_pw, char **ret_buf);
+int nss_getgrgid(const nss_ops *ops, gid_t gid, struct group *ret_gr, char **ret_buf);
+/* Every group of USER (PRIMARY included), in a malloc'ed array. */
+int nss_getgrouplist(const nss_ops *ops, const char *user, gid_t primary, gid_t **ret_gids, size_t *ret_n);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,6 +145,162 @@ static void test_read_task_fake(void **state) {
         tmptree_free(root);
 }
 
+/* Hundreds of supplementary groups push VmSwap and VmPTE past 4 KiB. */
+static void test_read_task_big_status(void **state) {
+        char *root = tmptree_new(), *status;
+        size_t off = 0;
+        procfs_task t;
+        int fd;
+        (void) state;
+
+        tmptree_add_task(root, &(fake_task) {
+                .pid = 400, .ppid = 1, .sid = 400, .uid = 1001, .comm = "sssd-user", .rss_kb = 1024,
+        });
+        status = malloc(64 * 1024);
+        assert_non_null(status);
+        off += (size_t) sprintf(status + off, "Name:\tsssd-user\nState:\tS (sleeping)\nTgid:\t400\nPid:\t400\n"
+                                              "Uid:\t1001\t1001\t1001\t1001\nGroups:\t");
+        for (int i = 0; i < 1500; i++)
+                off += (size_t) sprintf(status + off, "%d ", 1000000 + i);
+        sprintf(status + off, "\nVmRSS:\t    1024 kB\nVmPTE:\t      96 kB\nVmSwap:\t    2048 kB\nThreads:\t1\n");
+        assert_true(strlen(status) > 2 * 4096);
+        tmptree_write(root, "400/status", status);
+        free(status);
+
+        fd = tmptree_open(root);
+        assert_int_equal(procfs_read_task(fd, 400, &t), 0);
+        assert_int_equal(t.swap_bytes, 2048 * 1024);
+        assert_int_equal(t.pgtables_bytes, 96 * 1024);
+        assert_int_equal(t.uid, 1001);
+        close(fd);
+        tmptree_free(root);
+}
+
+/* The main thread exited, another thread holds the memory: counted with
+ * the live thread's figures, not as an exiting process of rss 0. */
+static void test_read_task_dead_leader_fake(void **state) {
+        char *root = tmptree_new();
+        procfs_task t;
+        int fd;
+        (void) state;
+
+        tmptree_add_task(root, &(fake_task) {
+                .pid = 500, .ppid = 1, .sid = 500, .uid = 1001, .comm = "hog", .state = 'Z',
+                .flags = PF_EXITING_FLAG, .rss_kb = 0, .start_time = 777, .utime = 900,
+        });
+        /* A zombie leader's status has no Vm lines. */
+        tmptree_write(root, "500/status", "Name:\thog\nState:\tZ (zombie)\nTgid:\t500\nPid:\t500\n"
+                                          "Uid:\t1001\t1001\t1001\t1001\nThreads:\t3\n");
+        /* task/500: the leader itself; 501: exiting too; 502: alive. */
+        tmptree_write(root, "500/task/500/stat", "500 (hog) Z 1 500 500 0 -1 4194564 0 0 0 0 900 0 0 0 20 0 3 0 777 "
+                                                 "0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+        tmptree_add_task(root, &(fake_task) {
+                .pid = 501, .ppid = 1, .sid = 500, .uid = 1001, .comm = "hog", .state = 'R',
+                .flags = PF_EXITING_FLAG, .rss_kb = 409600,
+        });
+        tmptree_add_task(root, &(fake_task) {
+                .pid = 502, .ppid = 1, .sid = 500, .uid = 1001, .comm = "worker", .state = 'R',
+                .rss_kb = 409600, .swap_kb = 4096, .pte_kb = 800,
+        });
+        for (int tid = 501; tid <= 502; tid++) {
+                char from[32], to[32];
+                snprintf(from, sizeof from, "%d", tid);
+                snprintf(to, sizeof to, "500/task/%d", tid);
+                char src[4096], dst[4096];
+                snprintf(src, sizeof src, "%s/%s", root, from);
+                snprintf(dst, sizeof dst, "%s/%s", root, to);
+                tmptree_mkdir(root, "500/task");
+                assert_int_equal(rename(src, dst), 0);
+                /* A thread's status names its process as Tgid. */
+                snprintf(to, sizeof to, "500/task/%d/status", tid);
+                tmptree_writef(root, to, "Name:\tx\nState:\tR (running)\nTgid:\t500\nPid:\t%d\n"
+                                         "Uid:\t1001\t1001\t1001\t1001\nVmRSS:\t  409600 kB\n"
+                                         "VmPTE:\t     800 kB\nVmSwap:\t    4096 kB\n", tid);
+        }
+
+        fd = tmptree_open(root);
+        assert_int_equal(procfs_read_task(fd, 500, &t), 0);
+        assert_false(t.exiting);
+        assert_int_equal(t.state, 'R');
+        assert_int_equal(t.rss_bytes, 409600ULL * 1024);
+        assert_int_equal(t.swap_bytes, 4096 * 1024);
+        assert_int_equal(t.pgtables_bytes, 800 * 1024);
+        /* Identity stays the process's. */
+        assert_int_equal(t.pid, 500);
+        assert_string_equal(t.comm, "hog");
+        assert_int_equal(t.start_time, 777);
+
+        /* Only dying threads left: the process is exiting. */
+        tmptree_write(root, "500/task/502/stat", "");
+        assert_int_equal(procfs_read_task(fd, 500, &t), 0);
+        assert_true(t.exiting);
+        assert_int_equal(t.rss_bytes, 0);
+        close(fd);
+        tmptree_free(root);
+}
+
+static void *hold_memory(void *arg) {
+        size_t size = 64U << 20;
+        char *p = malloc(size);
+        int *ready = arg;
+
+        assert_non_null(p);
+        memset(p, 1, size);
+        __atomic_store_n(ready, 1, __ATOMIC_SEQ_CST);
+        for (;;)
+                pause();
+        return NULL;
+}
+
+/* The same on the host kernel: a child whose main thread calls
+ * pthread_exit() while a thread holds 64 MiB. */
+static void test_read_task_dead_leader_real(void **state) {
+        int fd = open("/proc", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        procfs_task t = {};
+        int pipefd[2], status;
+        pid_t child;
+        (void) state;
+
+        assert_true(fd >= 0);
+        assert_int_equal(pipe(pipefd), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                static int ready;
+                pthread_t th;
+                close(pipefd[0]);
+                if (pthread_create(&th, NULL, hold_memory, &ready) != 0)
+                        _exit(1);
+                while (!__atomic_load_n(&ready, __ATOMIC_SEQ_CST))
+                        usleep(1000);
+                (void) !write(pipefd[1], "x", 1);
+                pthread_exit(NULL);
+        }
+        close(pipefd[1]);
+        char c;
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        close(pipefd[0]);
+
+        /* Wait for the leader to become a zombie. */
+        for (int i = 0; i < 500; i++) {
+                assert_int_equal(procfs_read_stat(fd, child, &t), 0);
+                if (t.state == 'Z')
+                        break;
+                usleep(10 * 1000);
+        }
+        assert_int_equal(t.state, 'Z');
+        assert_int_equal(t.rss_bytes, 0);
+
+        assert_int_equal(procfs_read_task(fd, child, &t), 0);
+        assert_false(t.exiting);
+        assert_true(t.rss_bytes >= 60U << 20);
+        assert_int_equal(t.pid, child);
+
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        close(fd);
+}
+
 static void test_read_task_real(void **state) {
         procfs_task t;
         int fd = open("/proc", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
@@ -203,6 +363,9 @@ int main(void) {
                 cmocka_unit_test(test_meminfo),
                 cmocka_unit_test(test_read_task_fake),
                 cmocka_unit_test(test_read_task_real),
+                cmocka_unit_test(test_read_task_big_status),
+                cmocka_unit_test(test_read_task_dead_leader_fake),
+                cmocka_unit_test(test_read_task_dead_leader_real),
                 cmocka_unit_test(test_read_cgroup_fake),
                 cmocka_unit_test(test_state_is_dead),
         };

@@ -180,6 +180,146 @@ static void test_read_file_at(void **state) {
         tmptree_free(root);
 }
 
+static void test_read_full_file_at(void **state) {
+        char *root = tmptree_new();
+        _cleanup_free_ char *text = NULL;
+        char *big;
+        size_t len;
+        int fd;
+        (void) state;
+
+        /* Three times the first 4 KiB guess, with the interesting part at the end. */
+        big = malloc(12289 + 16);
+        assert_non_null(big);
+        memset(big, 'g', 12289);
+        strcpy(big + 12289, "VmSwap:\t1 kB\n");
+        tmptree_write(root, "status", big);
+        tmptree_write(root, "empty", "");
+        fd = tmptree_open(root);
+        assert_int_equal(read_full_file_at(fd, "status", 1 << 20, &text, &len), 0);
+        assert_int_equal(len, strlen(big));
+        assert_string_equal(text, big);
+        free(text);
+        text = NULL;
+        /* Exactly at the bound fits; one byte more does not. */
+        assert_int_equal(read_full_file_at(fd, "status", strlen(big), &text, &len), 0);
+        free(text);
+        text = NULL;
+        assert_int_equal(read_full_file_at(fd, "status", strlen(big) - 1, &text, &len), -EFBIG);
+        assert_null(text);
+        assert_int_equal(read_full_file_at(fd, "empty", 16, &text, &len), 0);
+        assert_int_equal(len, 0);
+        assert_string_equal(text, "");
+        assert_int_equal(read_full_file_at(fd, "missing", 16, &text, &len), -ENOENT);
+        free(big);
+        close(fd);
+        tmptree_free(root);
+}
+
+/* A directory whose entries need BIG bytes: ERANGE until the buffer is that big. */
+static size_t fake_needed;
+static unsigned fake_calls;
+static int fake_errno;
+
+static int fake_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t size, struct group **ret) {
+        static char *members[] = { "alice", NULL };
+
+        fake_calls++;
+        *ret = NULL;
+        if (fake_errno)
+                return fake_errno;
+        if (gid == 404)
+                return 0;
+        if (size < fake_needed)
+                return ERANGE;
+        snprintf(buf, size, "big%u", (unsigned) gid);
+        *gr = (struct group) { .gr_name = buf, .gr_gid = gid, .gr_mem = members };
+        *ret = gr;
+        return 0;
+}
+
+static int fake_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t size, struct passwd **ret) {
+        fake_calls++;
+        *ret = NULL;
+        if (size < fake_needed)
+                return ERANGE;
+        snprintf(buf, size, "user%u", (unsigned) uid);
+        *pw = (struct passwd) { .pw_name = buf, .pw_uid = uid, .pw_gid = 100 };
+        *ret = pw;
+        return 0;
+}
+
+/* Members of 300 groups. */
+static int fake_getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups) {
+        int have = *ngroups;
+
+        (void) user;
+        fake_calls++;
+        *ngroups = 300;
+        if (have < 300)
+                return -1;
+        for (int i = 0; i < 300; i++)
+                groups[i] = i == 0 ? group : (gid_t) (1000 + i);
+        return 300;
+}
+
+static const nss_ops fake_ops = {
+        .getpwuid_r = fake_getpwuid_r,
+        .getgrgid_r = fake_getgrgid_r,
+        .getgrouplist = fake_getgrouplist,
+};
+
+static void test_nss_grow(void **state) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        struct group gr;
+        struct passwd pw;
+        size_t n;
+        (void) state;
+
+        /* 1,500 members of 8-byte names: about 20 KiB, past the old 16 KiB. */
+        fake_needed = 20 * 1024;
+        fake_calls = 0;
+        fake_errno = 0;
+        assert_int_equal(nss_getgrgid(&fake_ops, 5000, &gr, &buf), 0);
+        assert_string_equal(gr.gr_name, "big5000");
+        assert_int_equal(gr.gr_gid, 5000);
+        /* 1, 2, 4, 8, 16 KiB refused, 32 KiB fits. */
+        assert_int_equal(fake_calls, 6);
+        free(buf);
+        buf = NULL;
+
+        assert_int_equal(nss_getpwuid(&fake_ops, 1001, &pw, &buf), 0);
+        assert_string_equal(pw.pw_name, "user1001");
+        free(buf);
+        buf = NULL;
+
+        /* Not found, a real error, and a directory that never fits. */
+        assert_int_equal(nss_getgrgid(&fake_ops, 404, &gr, &buf), -ENOENT);
+        assert_null(buf);
+        fake_errno = EIO;
+        assert_int_equal(nss_getgrgid(&fake_ops, 5000, &gr, &buf), -EIO);
+        fake_errno = 0;
+        fake_needed = NSS_BUFFER_MAX + 1;
+        fake_calls = 0;
+        assert_int_equal(nss_getgrgid(&fake_ops, 5000, &gr, &buf), -ENOBUFS);
+        assert_int_equal(fake_calls, 17);   /* 1 KiB .. 64 MiB */
+        assert_null(buf);
+
+        fake_calls = 0;
+        assert_int_equal(nss_getgrouplist(&fake_ops, "alice", 100, &gids, &n), 0);
+        assert_int_equal(n, 300);
+        assert_int_equal(gids[0], 100);
+        assert_int_equal(gids[299], 1299);
+        assert_int_equal(fake_calls, 2);
+
+        /* The real libc answers for root. */
+        free(buf);
+        buf = NULL;
+        assert_int_equal(nss_getpwuid(NULL, 0, &pw, &buf), 0);
+        assert_int_equal(pw.pw_uid, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_u64),
@@ -190,6 +330,8 @@ int main(void) {
                 cmocka_unit_test(test_format),
                 cmocka_unit_test(test_strbuf_and_strv),
                 cmocka_unit_test(test_read_file_at),
+                cmocka_unit_test(test_read_full_file_at),
+                cmocka_unit_test(test_nss_grow),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
