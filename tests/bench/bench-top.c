@@ -3,7 +3,9 @@
  * tree, and times `memgovctl top --json` against `ps -o pid,rss,cputime,comm
  * -p LIST` over the same pids, in paired runs with alternating order. It
  * prints medians and the median of the per-pair ratios: on a shared, noisy
- * machine only ratios measured side by side mean something.
+ * machine only ratios measured side by side mean something. It fails unless
+ * top lists exactly the N tasks. With MEMGOV_BENCH_RESULTS=FILE it also
+ * writes the figures, the date and the command to FILE (markdown).
  *
  * Usage: bench-top MEMGOVCTL [N_PROCS] [PAIRS] */
 #include <errno.h>
@@ -223,6 +225,28 @@ int main(int argc, char **argv) {
         printf("ps -o pid,rss,cputime,comm -p LIST: median %.1f ms\n", m_ps);
         printf("ratio ps/top, median of pairs: %.2fx (min %.2fx, max %.2fx)\n", m_ratio, ratio[0],
                ratio[pairs - 1]);
+
+        /* A results file for the README's figure: the date and the command. */
+        const char *results = getenv("MEMGOV_BENCH_RESULTS");
+        if (results) {
+                FILE *f = fopen(results, "we");
+                time_t now = time(NULL);
+                char date[32];
+
+                if (!f) {
+                        perror(results);
+                        return 1;
+                }
+                strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+                fprintf(f, "## memgovctl top against ps\n\n");
+                fprintf(f, "Measured on %s by `MEMGOV_BENCH_RESULTS=%s %s %s %d %d`.\n\n", date, results, argv[0],
+                        memgovctl, n, pairs);
+                fprintf(f, "| processes | pairs | memgovctl top --json (median) | ps -o pid,rss,cputime,comm -p LIST (median) "
+                           "| ratio ps/top (median of pairs) | min | max |\n|---|---|---|---|---|---|---|\n");
+                fprintf(f, "| %d | %d | %.1f ms | %.1f ms | %.2fx | %.2fx | %.2fx |\n", n, pairs, m_top, m_ps, m_ratio,
+                        ratio[0], ratio[pairs - 1]);
+                fclose(f);
+        }
 
         for (int i = 0; i < n; i++)
                 kill(pids[i], SIGKILL);
