@@ -15,6 +15,7 @@
 
 #include "actuator.h"
 #include "procfs.h"
+#include "recorder.h"
 #include "tmptree.h"
 
 static int proc_fd(void) {
@@ -227,88 +228,17 @@ static void test_real_refuses_zombie(void **state) {
         close(a.procfs_fd);
 }
 
-/* Recording ops: what actuator_kill() asks of its ops, in order. They live
- * here, not in lib/, so they never count as covered library code. */
-#define RECORD_MAX 16
-
-typedef struct record {
-        char op[16];
-        pid_t pid;
-        int sig;
-        char cgroup[128];
-} record;
-
-typedef struct recorder {
-        actuator a;     /* first: the ops get &recorder.a */
-        record records[RECORD_MAX];
-        size_t n_records;
-        bool task_exits;        /* what wait_exit answers */
-} recorder;
-
-static void rec_add(actuator *a, const char *op, pid_t pid, int sig, const char *cgroup) {
-        recorder *rec = (recorder *) a;
-        record *r;
-
-        assert_true(rec->n_records < RECORD_MAX);
-        r = &rec->records[rec->n_records++];
-        snprintf(r->op, sizeof r->op, "%s", op);
-        r->pid = pid;
-        r->sig = sig;
-        snprintf(r->cgroup, sizeof r->cgroup, "%s", cgroup ? cgroup : "");
-}
-
-static int rec_open(actuator *a, const procfs_task *expected, int *ret_handle) {
-        rec_add(a, "open", expected->pid, 0, NULL);
-        *ret_handle = (int) expected->pid;
-        return 0;
-}
-
-static int rec_send(actuator *a, int handle, const procfs_task *t, int sig) {
-        assert_int_equal(handle, t->pid);
-        rec_add(a, "signal", t->pid, sig, NULL);
-        return 0;
-}
-
-static int rec_wait(actuator *a, int handle, const procfs_task *t, usec_t timeout) {
-        (void) handle;
-        rec_add(a, "wait", t->pid, (int) (timeout / USEC_PER_MSEC), NULL);
-        return ((recorder *) a)->task_exits ? 1 : 0;
-}
-
-static int rec_release(actuator *a, int handle, const procfs_task *t) {
-        (void) handle;
-        rec_add(a, "release", t->pid, 0, NULL);
-        return 0;
-}
-
-static void rec_close(actuator *a, int handle) {
-        rec_add(a, "close", handle, 0, NULL);
-}
-
-static int rec_kill_cgroup(actuator *a, const char *cgroup) {
-        rec_add(a, "kill-cgroup", 0, SIGKILL, cgroup);
-        return 0;
-}
-
-static const actuator_ops recording_ops = {
-        .name = "recording",
-        .open_task = rec_open,
-        .send_signal = rec_send,
-        .wait_exit = rec_wait,
-        .release = rec_release,
-        .close_task = rec_close,
-        .kill_cgroup = rec_kill_cgroup,
-};
-
 static void test_recording_sequence(void **state) {
-        recorder rec = { .a = { .ops = &recording_ops } };
+        recorder rec = {};
+        actuator a = { .ops = &recorder_ops };
         procfs_task t = { .pid = 4242, .comm = "hog" };
         actuator_outcome o;
         (void) state;
 
+        recorder_use(&rec);
         /* The task ignores SIGTERM: the grace is waited, then SIGKILL. */
         rec.task_exits = false;
-        assert_int_equal(actuator_kill(&rec.a, &t, SIGTERM, 1500 * USEC_PER_MSEC, &o), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, 1500 * USEC_PER_MSEC, &o), 0);
         assert_int_equal(rec.n_records, 6);
         assert_string_equal(rec.records[0].op, "open");
         assert_string_equal(rec.records[1].op, "signal");
@@ -329,7 +259,7 @@ static void test_recording_sequence(void **state) {
         /* It goes within the grace: no SIGKILL, nothing to release. */
         rec.n_records = 0;
         rec.task_exits = true;
-        assert_int_equal(actuator_kill(&rec.a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
         assert_int_equal(rec.n_records, 4);
         assert_string_equal(rec.records[1].op, "signal");
         assert_int_equal(rec.records[1].sig, SIGTERM);
@@ -342,7 +272,7 @@ static void test_recording_sequence(void **state) {
 
         /* SIGKILL at once: no wait, released. */
         rec.n_records = 0;
-        assert_int_equal(actuator_kill(&rec.a, &t, SIGKILL, USEC_PER_SEC, &o), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, USEC_PER_SEC, &o), 0);
         assert_int_equal(rec.n_records, 4);
         assert_string_equal(rec.records[1].op, "signal");
         assert_int_equal(rec.records[1].sig, SIGKILL);

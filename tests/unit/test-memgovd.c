@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "act.h"
+#include "recorder.h"
 #include "report.h"
 #include "sampler.h"
 #include "statefile.h"
@@ -296,8 +297,10 @@ static void test_evaluate_swarm(void **state) {
         User *u = calloc(1, sizeof *u);
         size_t n_signals = 0;
         pid_t signalled[2] = {};
+        recorder rec = {};
 
         (void) state;
+        recorder_use(&rec);
         tmptree_write(cgroot, SLICE "/memory.current", "125829120\n");
         tmptree_write(cgroot, SLICE "/memory.high", "104857600\n");
         tmptree_write(cgroot, SLICE "/memory.max", "209715200\n");
@@ -319,7 +322,7 @@ static void test_evaluate_swarm(void **state) {
         ctx.mem_total = 8ULL << 30;
         ctx.self = getpid();
         ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_recording, .cgroot_fd = ctx.cgroot_fd,
+        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
                                     .procfs_fd = ctx.procfs_fd };
         ctx.limits_backend = LIMITS_CGROUPFS;
         ctx.on_watch = on_watch;
@@ -342,18 +345,18 @@ static void test_evaluate_swarm(void **state) {
         /* The counters so far are history. */
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->kills, 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         assert_int_equal(u->usage.unreclaimable, 125829120);
         assert_int_equal(u->usage.cache, 0);
 
         tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_EVENTS), 0);
-        for (size_t i = 0; i < ctx.actuator.n_records; i++)
-                if (strcmp(ctx.actuator.records[i].op, "signal") == 0) {
-                        assert_int_equal(ctx.actuator.records[i].sig, SIGKILL);
+        for (size_t i = 0; i < rec.n_records; i++)
+                if (strcmp(rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(rec.records[i].sig, SIGKILL);
                         assert_true(n_signals < 2);
-                        signalled[n_signals++] = ctx.actuator.records[i].pid;
+                        signalled[n_signals++] = rec.records[i].pid;
                 }
         assert_int_equal(n_signals, 2);
         assert_int_not_equal(signalled[0], signalled[1]);
@@ -362,9 +365,9 @@ static void test_evaluate_swarm(void **state) {
         assert_int_equal(u->kill.n_leaders, 2);
 
         /* One round at a time. */
-        ctx.actuator.n_records = 0;
+        rec.n_records = 0;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         assert_int_equal(u->kills, 2);
 
         act_done(u);
