@@ -424,14 +424,6 @@ static void log_kill_round(User *u, const snapshot *s, const policy_decision *de
         tell_user(u, text);
 }
 
-static bool cgroup_is_inside(const char *cgroup, const char *slice) {
-        size_t n = strlen(slice);
-
-        /* Only ever below the user's own slice, never the slice itself. */
-        return cgroup && strncmp(cgroup, slice, n) == 0 && cgroup[n] == '/' && !strstr(cgroup, "/../") &&
-               !strstr(cgroup, "/./");
-}
-
 /* The last look before signalling, by the decision's own definition. */
 static bool kill_no_longer_due(User *u, const snapshot *s, const policy_decision *dec) {
         context *ctx = u->ctx;
@@ -505,7 +497,8 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 *rv = (round_victim) { .v = v, .task = &s->slice.tasks[v->index].task };
 
                 if (v->cgroup) {
-                        if (!cgroup_is_inside(v->cgroup, u->cgroup)) {
+                        /* Only ever below the user's own slice, never the slice itself. */
+                        if (!cgfs_path_is_below(v->cgroup, u->cgroup)) {
                                 log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s", v->cgroup,
                                                 u->cgroup);
                                 continue;

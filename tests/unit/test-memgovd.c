@@ -286,53 +286,54 @@ static void test_evaluate_warns(void **state) {
         tmptree_free(procroot);
 }
 
-/* A swarm: four 30M workers at MemoryHigh with no swap, and the slice's
- * own OOM counter rises. One round ends as many as it takes (two: one
- * frees too little to get 1/8 under the budget), with SIGKILL and no
- * grace, and the second evaluation in the same state starts no second
- * round while the first is under way. */
-static void test_evaluate_swarm(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
-        size_t n_signals = 0;
-        pid_t signalled[2] = {};
-        recorder rec = {};
+/* A slice over budget with four 30M workers and no swap, its own OOM
+ * counter still where it was: the state the kill tests start from. */
+typedef struct over_budget {
+        char *cgroot, *procroot;
+        context ctx;
+        User *u;
+        recorder rec;
+} over_budget;
 
-        (void) state;
-        recorder_use(&rec);
-        tmptree_write(cgroot, SLICE "/memory.current", "125829120\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "104857600\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "209715200\n");
-        tmptree_write(cgroot, SLICE "/memory.stat", "anon 123731968\nfile 0\nkernel 2097152\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "401\n402\n403\n404\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+static void over_budget_setup(over_budget *f) {
+        User *u;
+
+        *f = (over_budget) { .cgroot = tmptree_new(), .procroot = tmptree_new(), .u = calloc(1, sizeof(User)) };
+        u = f->u;
+        assert_non_null(u);
+        recorder_use(&f->rec);
+        tmptree_write(f->cgroot, SLICE "/memory.current", "125829120\n");
+        tmptree_write(f->cgroot, SLICE "/memory.high", "104857600\n");
+        tmptree_write(f->cgroot, SLICE "/memory.max", "209715200\n");
+        tmptree_write(f->cgroot, SLICE "/memory.stat", "anon 123731968\nfile 0\nkernel 2097152\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(f->cgroot, SLICE "/cgroup.procs", "401\n402\n403\n404\n");
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
         for (pid_t pid = 401; pid <= 404; pid++)
-                tmptree_add_task(procroot, &(fake_task) { .pid = pid, .ppid = 400, .sid = 400, .uid = 4242,
-                                                          .comm = "cc1", .state = 'R', .rss_kb = 30720,
-                                                          .start_time = (uint64_t) pid });
+                tmptree_add_task(f->procroot, &(fake_task) { .pid = pid, .ppid = 400, .sid = 400, .uid = 4242,
+                                                             .comm = "cc1", .state = 'R', .rss_kb = 30720,
+                                                             .start_time = (uint64_t) pid });
 
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
+        assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
+        f->ctx.procfs_fd = tmptree_open(f->procroot);
+        f->ctx.mem_total = 8ULL << 30;
+        f->ctx.self = getpid();
+        f->ctx.pressure_window = 2 * USEC_PER_SEC;
+        f->ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = f->ctx.cgroot_fd,
+                                       .procfs_fd = f->ctx.procfs_fd };
+        f->ctx.limits_backend = LIMITS_CGROUPFS;
+        f->ctx.on_watch = on_watch;
+        kmsg_init(&f->ctx.kmsg);
 
-        u->ctx = &ctx;
+        u->ctx = &f->ctx;
         u->uid = 4242;
         snprintf(u->name, sizeof u->name, "alice");
         snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
+        user_config_defaults(f->ctx.mem_total, &u->config);
         u->config.memory_high = 104857600;
         u->config.memory_max = 209715200;
         u->config.policy = POLICY_RSS;
@@ -341,22 +342,51 @@ static void test_evaluate_swarm(void **state) {
         u->has_slice = true;
         u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
         act_init(u);
+}
+
+static void over_budget_done(over_budget *f) {
+        act_done(f->u);
+        assert_false(f->u->kill.active);
+        user_config_done(&f->u->config);
+        free(f->u->ranked);
+        growth_history_done(&f->u->history);
+        free(f->u);
+        close(f->ctx.cgroot_fd);
+        close(f->ctx.procfs_fd);
+        sd_event_unref(f->ctx.event);
+        tmptree_free(f->cgroot);
+        tmptree_free(f->procroot);
+}
+
+/* A swarm: the slice's own OOM counter rises. One round ends as many as
+ * it takes (two: one frees too little to get 1/8 under the budget), with
+ * SIGKILL and no grace, and the second evaluation in the same state starts
+ * no second round while the first is under way. */
+static void test_evaluate_swarm(void **state) {
+        over_budget f;
+        size_t n_signals = 0;
+        pid_t signalled[2] = {};
+        User *u;
+
+        (void) state;
+        over_budget_setup(&f);
+        u = f.u;
 
         /* The counters so far are history. */
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->kills, 0);
-        assert_int_equal(rec.n_records, 0);
+        assert_int_equal(f.rec.n_records, 0);
         assert_int_equal(u->usage.unreclaimable, 125829120);
         assert_int_equal(u->usage.cache, 0);
 
-        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        tmptree_write(f.cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        tmptree_write(f.cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_EVENTS), 0);
-        for (size_t i = 0; i < rec.n_records; i++)
-                if (strcmp(rec.records[i].op, "signal") == 0) {
-                        assert_int_equal(rec.records[i].sig, SIGKILL);
+        for (size_t i = 0; i < f.rec.n_records; i++)
+                if (strcmp(f.rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(f.rec.records[i].sig, SIGKILL);
                         assert_true(n_signals < 2);
-                        signalled[n_signals++] = rec.records[i].pid;
+                        signalled[n_signals++] = f.rec.records[i].pid;
                 }
         assert_int_equal(n_signals, 2);
         assert_int_not_equal(signalled[0], signalled[1]);
@@ -365,22 +395,56 @@ static void test_evaluate_swarm(void **state) {
         assert_int_equal(u->kill.n_leaders, 2);
 
         /* One round at a time. */
-        rec.n_records = 0;
+        f.rec.n_records = 0;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
-        assert_int_equal(rec.n_records, 0);
+        assert_int_equal(f.rec.n_records, 0);
         assert_int_equal(u->kills, 2);
 
-        act_done(u);
-        assert_false(u->kill.active);
-        user_config_done(&u->config);
-        free(u->ranked);
-        growth_history_done(&u->history);
-        free(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        sd_event_unref(ctx.event);
-        tmptree_free(cgroot);
-        tmptree_free(procroot);
+        over_budget_done(&f);
+}
+
+/* KillScope=cgroup: a decision naming a cgroup outside the user's slice, or
+ * one that climbs out of it, is refused whatever the policy said. */
+static void test_act_refuses_cgroup_outside_slice(void **state) {
+        static const char *const outside[] = {
+                "user.slice/user-4243.slice/app.scope",
+                SLICE "x/app.scope",
+                SLICE "/../user-4243.slice",
+                SLICE "/app.scope/..",
+                SLICE,
+        };
+        over_budget f;
+        snapshot s = {};
+
+        (void) state;
+        over_budget_setup(&f);
+        assert_int_equal(snapshot_take(f.ctx.cgroot_fd, f.ctx.procfs_fd, SLICE, 4242, SNAPSHOT_TASKS, &s), 0);
+        assert_true(s.slice.n_tasks > 0);
+        for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+                policy_decision dec = { .action = DECISION_KILL_CGROUP, .reason = KILL_REASON_OOM, .signal = SIGKILL,
+                                        .n_victims = 1 };
+
+                dec.victims[0] = (policy_victim) { .index = 0, .cgroup = outside[i] };
+                f.rec.n_records = 0;
+                assert_int_equal(act_kill(f.u, &s, &dec), 0);
+                for (size_t j = 0; j < f.rec.n_records; j++)
+                        assert_string_not_equal(f.rec.records[j].op, "kill-cgroup");
+                assert_int_equal(f.u->kills, 0);
+        }
+        /* The check is not simply closed: a cgroup inside the slice is killed. */
+        {
+                policy_decision dec = { .action = DECISION_KILL_CGROUP, .reason = KILL_REASON_OOM, .signal = SIGKILL,
+                                        .n_victims = 1 };
+
+                dec.victims[0] = (policy_victim) { .index = 0, .cgroup = SLICE "/app.scope" };
+                f.rec.n_records = 0;
+                assert_int_equal(act_kill(f.u, &s, &dec), 0);
+                assert_int_equal(f.rec.n_records, 1);
+                assert_string_equal(f.rec.records[0].op, "kill-cgroup");
+                assert_string_equal(f.rec.records[0].cgroup, SLICE "/app.scope");
+        }
+        snapshot_done(&s);
+        over_budget_done(&f);
 }
 
 int main(void) {
@@ -391,6 +455,7 @@ int main(void) {
                 cmocka_unit_test(test_next_wakeup),
                 cmocka_unit_test(test_evaluate_warns),
                 cmocka_unit_test(test_evaluate_swarm),
+                cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
