@@ -447,6 +447,47 @@ static void test_act_refuses_cgroup_outside_slice(void **state) {
         over_budget_done(&f);
 }
 
+/* A victim that ignores SIGTERM: memgovd's own KillGrace timer, run by the
+ * event loop, sends SIGKILL once the grace has passed, not before, and not
+ * only at the 10 s give-up. */
+static void test_act_grace_escalates(void **state) {
+        over_budget f;
+        snapshot s = {};
+        policy_decision dec = { .action = DECISION_KILL, .reason = KILL_REASON_PRESSURE, .signal = SIGTERM,
+                                .n_victims = 1, .n_pids = 1 };
+        usec_t start, deadline;
+        ssize_t term_at = -1, kill_at = -1;
+
+        (void) state;
+        over_budget_setup(&f);
+        f.u->config.kill_grace = 300 * USEC_PER_MSEC;
+        f.rec.task_exits = false;
+        assert_int_equal(snapshot_take(f.ctx.cgroot_fd, f.ctx.procfs_fd, SLICE, 4242, SNAPSHOT_TASKS, &s), 0);
+        assert_int_equal(s.slice.tasks[0].task.pid, 401);
+        dec.pids[0] = 401;
+        dec.victims[0] = (policy_victim) { .index = 0, .first_pid = 0, .n_pids = 1 };
+
+        start = now_usec(CLOCK_MONOTONIC);
+        assert_int_equal(act_kill(f.u, &s, &dec), 0);
+        assert_true(f.u->kill.active);
+        deadline = start + 3 * USEC_PER_SEC;
+        while (now_usec(CLOCK_MONOTONIC) < deadline && kill_at < 0) {
+                assert_true(sd_event_run(f.ctx.event, 50 * USEC_PER_MSEC) >= 0);
+                for (size_t i = 0; i < f.rec.n_records; i++)
+                        if (strcmp(f.rec.records[i].op, "signal") == 0 && f.rec.records[i].pid == 401) {
+                                if (f.rec.records[i].sig == SIGTERM && term_at < 0)
+                                        term_at = (ssize_t) i;
+                                if (f.rec.records[i].sig == SIGKILL && kill_at < 0)
+                                        kill_at = (ssize_t) (now_usec(CLOCK_MONOTONIC) - start) / 1000;
+                        }
+        }
+        assert_true(term_at >= 0);
+        assert_true(kill_at >= 0);                      /* escalated within 3 s, not at the 10 s give-up */
+        assert_true(kill_at >= 300);                    /* and not before KillGrace= */
+        snapshot_done(&s);
+        over_budget_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
@@ -456,6 +497,7 @@ int main(void) {
                 cmocka_unit_test(test_evaluate_warns),
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
+                cmocka_unit_test(test_act_grace_escalates),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
