@@ -41,6 +41,9 @@ VM_HOST_TOOLS=(
   "cc:gcc"
   "meson:meson"
   "ninja:ninja-build"
+  "dpkg-buildpackage:dpkg-dev"
+  "dh:debhelper"
+  "unshare:util-linux"
 )
 
 # check_host_tools [TOOL...]: fail loudly, naming the packages, if any is missing.
