@@ -37,8 +37,10 @@ assert_true "memgovd --check-config accepts the shipped configuration" /usr/sbin
 assert_match "^memgovctl " "$(memgovctl --version 2>&1)" "memgovctl --version"
 wait_for "test -s /run/memgov/status.json" 30 || true
 if out=$(memgovctl status 2>&1); then pass "memgovctl status works"; else fail "memgovctl status: $out"; fi
+# The image's dpkg drops /usr/share/man (path-exclude), so look in the .deb.
+contents=$(dpkg-deb -c "$MEMGOV_DEB")
 for m in man1/memgovctl.1.gz man5/memgov.conf.5.gz man8/memgovd.8.gz; do
-  assert_true "man page $m is installed" test -s "/usr/share/man/$m"
+  assert_match "/usr/share/man/$m" "$contents" "the package's files"
 done
 assert_true "bash completion for memgovctl is installed" \
   test -s /usr/share/bash-completion/completions/memgovctl
