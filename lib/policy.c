@@ -454,22 +454,23 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
         decide_warn(s, uc, state, now, ret);
 }
 
-void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, uint64_t need, uint64_t fair_share,
-                            const char *why_user, const slice_state *state, usec_t now, policy_decision *ret) {
+void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
+                            const slice_state *state, usec_t now, policy_decision *ret) {
         char why_process[POLICY_REASON_MAX];
 
         assert(s);
         assert(uc);
-        assert(why_user);
+        assert(why);
         assert(state);
         assert(ret);
 
-        *ret = (policy_decision) { .action = DECISION_NONE, .need = need, .fair_share = fair_share };
+        *ret = (policy_decision) { .action = DECISION_NONE, .need = why->need, .shortage = *why };
+        ret->shortage.why = NULL;
         policy_usage(s, state, &ret->usage);
         decide_kill(s, uc, KILL_REASON_SHORTAGE, now, state, ret);
         /* Why this user, then why this process. */
         memcpy(why_process, ret->reason_text, sizeof why_process);
-        snprintf(ret->reason_text, sizeof ret->reason_text, "%s", why_user);
+        snprintf(ret->reason_text, sizeof ret->reason_text, "%s", why->why ? why->why : "machine short");
         strbuf_append(ret->reason_text, sizeof ret->reason_text, "; %s", why_process);
 }
 

@@ -48,6 +48,14 @@ typedef enum kill_reason {
 
 const char *kill_reason_to_string(kill_reason r);
 
+/* Why a machine-wide shortage chose a user (from shortage_decide()). */
+typedef struct policy_shortage {
+        uint64_t need;                 /* what the round must free */
+        uint64_t fair_share, excess;   /* the user's share and unreclaimable usage above it */
+        uint64_t growth;               /* chosen for growth within ShortageGrowthWindow=; 0 = for excess */
+        const char *why;               /* why this user, leading the reason text */
+} policy_shortage;
+
 /* What the governor remembers about one slice between decisions. */
 typedef struct slice_state {
         bool initialized;              /* counters below are valid baselines */
@@ -112,7 +120,7 @@ typedef struct policy_decision {
          * taking a second, innocent task, as the kernel's OOM killer does. */
         bool stand_down;
         pid_t dying_pid;
-        uint64_t fair_share;           /* KILL_REASON_SHORTAGE: the user's fair share */
+        policy_shortage shortage;      /* KILL_REASON_SHORTAGE: why this user (.why is NULL here) */
         char reason_text[POLICY_REASON_MAX];
 } policy_decision;
 
@@ -125,10 +133,10 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
 
 /* A machine-wide shortage chose this user (shortage_decide()): the
  * victims of the user's own policy, protections as for any kill, until
- * they free NEED. WHY_USER, why this user, leads the reason text.
- * Cooldown= and a task already exiting hold it back as for any kill. */
-void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, uint64_t need, uint64_t fair_share,
-                            const char *why_user, const slice_state *state, usec_t now, policy_decision *ret);
+ * they free WHY->need; WHY->why leads the reason text. Cooldown= and a
+ * task already exiting hold it back as for any kill. */
+void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
+                            const slice_state *state, usec_t now, policy_decision *ret);
 
 /* At its budget: at MemoryHigh (within 1/64 of it), or, without
  * MemoryHigh, past the last warning level of MemoryMax. Counts all of

@@ -217,11 +217,12 @@ static void test_decide_shortage(void **state) {
         slice_snapshot s = snap(t, 4, 250 * MiB);
         slice_state st;
         policy_decision d;
+        policy_shortage why = { .need = 100 * MiB, .fair_share = 300 * MiB, .why = "machine short: carol grew" };
         (void) state;
 
         uc.policy = POLICY_RSS;
         st = (slice_state) { .initialized = true };
-        policy_decide_shortage(&s, &uc, 100 * MiB, 300 * MiB, "machine short: carol grew", &st, 100 * SEC, &d);
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.reason, KILL_REASON_SHORTAGE);
         assert_string_equal(kill_reason_to_string(d.reason), "shortage");
@@ -229,22 +230,26 @@ static void test_decide_shortage(void **state) {
         assert_int_equal(d.n_victims, 1);
         assert_int_equal(d.pids[0], 201);
         assert_int_equal(d.need, 100 * MiB);
-        assert_int_equal(d.fair_share, 300 * MiB);
+        assert_int_equal(d.shortage.fair_share, 300 * MiB);
+        assert_null(d.shortage.why);
         assert_non_null(strstr(d.reason_text, "machine short: carol grew; the machine ran short of memory"));
         assert_non_null(strstr(d.reason_text, "'hog' (pid 201"));
         /* More than the largest frees: the next in policy order too. */
-        policy_decide_shortage(&s, &uc, 150 * MiB, 0, "short", &st, 100 * SEC, &d);
+        why.need = 150 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
         assert_int_equal(d.n_victims, 2);
         assert_int_equal(d.pids[1], 200);
         /* Only the login chain left: nobody. */
         s.n_tasks = 1;
-        policy_decide_shortage(&s, &uc, 100 * MiB, 0, "short", &st, 100 * SEC, &d);
+        why.need = 100 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_NONE);
         assert_true(d.no_victim);
         s.n_tasks = 4;
         /* Cooldown= holds it back. */
         st.last_kill = 98 * SEC;
-        policy_decide_shortage(&s, &uc, 100 * MiB, 0, "short", &st, 100 * SEC, &d);
+        why.need = 100 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_NONE);
         assert_true(d.in_cooldown);
 }
