@@ -193,9 +193,11 @@ static void act_on(machine_watch *m, context *ctx, User *u, const shortage_decis
 
         policy_decide_shortage(&full.slice, &u->effective, &why, &u->state, now, &dec);
         if (dec.action == DECISION_KILL || dec.action == DECISION_KILL_CGROUP) {
+                usec_t last_kill = u->state.last_kill;
+
                 log_notice("Machine-wide shortage: %s", sd->reason_text);
-                if (act_kill(u, &full, &dec) >= 0 && u->state.last_kill == now) {
-                        m->last_kill = now;
+                if (act_kill(u, &full, &dec) >= 0 && u->state.last_kill != last_kill) {
+                        m->last_kill = u->state.last_kill;
                         /* Its memory is on its way back: another kill needs
                          * another ShortageDuration= of shortage. */
                         m->state.short_since = 0;
