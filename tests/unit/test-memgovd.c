@@ -22,6 +22,7 @@
 
 #include "act.h"
 #include "machine.h"
+#include "recorder.h"
 #include "report.h"
 #include "sampler.h"
 #include "statefile.h"
@@ -297,8 +298,10 @@ static void test_evaluate_swarm(void **state) {
         User *u = calloc(1, sizeof *u);
         size_t n_signals = 0;
         pid_t signalled[2] = {};
+        recorder rec = {};
 
         (void) state;
+        recorder_use(&rec);
         tmptree_write(cgroot, SLICE "/memory.current", "125829120\n");
         tmptree_write(cgroot, SLICE "/memory.high", "104857600\n");
         tmptree_write(cgroot, SLICE "/memory.max", "209715200\n");
@@ -320,7 +323,7 @@ static void test_evaluate_swarm(void **state) {
         ctx.mem_total = 8ULL << 30;
         ctx.self = getpid();
         ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_recording, .cgroot_fd = ctx.cgroot_fd,
+        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
                                     .procfs_fd = ctx.procfs_fd };
         ctx.limits_backend = LIMITS_CGROUPFS;
         ctx.on_watch = on_watch;
@@ -343,18 +346,18 @@ static void test_evaluate_swarm(void **state) {
         /* The counters so far are history. */
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->kills, 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         assert_int_equal(u->usage.unreclaimable, 125829120);
         assert_int_equal(u->usage.cache, 0);
 
         tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_EVENTS), 0);
-        for (size_t i = 0; i < ctx.actuator.n_records; i++)
-                if (strcmp(ctx.actuator.records[i].op, "signal") == 0) {
-                        assert_int_equal(ctx.actuator.records[i].sig, SIGKILL);
+        for (size_t i = 0; i < rec.n_records; i++)
+                if (strcmp(rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(rec.records[i].sig, SIGKILL);
                         assert_true(n_signals < 2);
-                        signalled[n_signals++] = ctx.actuator.records[i].pid;
+                        signalled[n_signals++] = rec.records[i].pid;
                 }
         assert_int_equal(n_signals, 2);
         assert_int_not_equal(signalled[0], signalled[1]);
@@ -363,9 +366,9 @@ static void test_evaluate_swarm(void **state) {
         assert_int_equal(u->kill.n_leaders, 2);
 
         /* One round at a time. */
-        ctx.actuator.n_records = 0;
+        rec.n_records = 0;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         assert_int_equal(u->kills, 2);
 
         act_done(u);
@@ -423,9 +426,11 @@ static void test_machine_shortage(void **state) {
         User *alice = calloc(1, sizeof *alice), *carol = calloc(1, sizeof *carol);
         User *users[2] = { alice, carol };
         size_t n_signals = 0;
+        recorder rec = {};
         usec_t now;
 
         (void) state;
+        recorder_use(&rec);
         machine_slice(cgroot, "user.slice/user-1001.slice", 800ULL << 20, 501);
         machine_slice(cgroot, "user.slice/user-1003.slice", 500ULL << 20, 701);
         /* 1500M of 1600M in use, none of it reclaimable, no swap. */
@@ -442,7 +447,7 @@ static void test_machine_shortage(void **state) {
         ctx.mem_total = 1600ULL << 20;
         ctx.self = getpid();
         ctx.pressure_window = USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_recording, .cgroot_fd = ctx.cgroot_fd,
+        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
                                     .procfs_fd = ctx.procfs_fd };
         ctx.limits_backend = LIMITS_CGROUPFS;
         ctx.on_watch = on_watch;
@@ -460,17 +465,17 @@ static void test_machine_shortage(void **state) {
         machine_init(&m);
         /* Without an armed trigger nothing is looked at. */
         machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         /* A trigger event just now (the fd stands in for the armed one). */
         m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         m.window = USEC_PER_SEC;
         m.event_at = now;
         m.recheck_until = now + 2 * USEC_PER_SEC;
         machine_check(&m, &ctx, &gc, users, 2);
-        for (size_t i = 0; i < ctx.actuator.n_records; i++)
-                if (strcmp(ctx.actuator.records[i].op, "signal") == 0) {
-                        assert_int_equal(ctx.actuator.records[i].pid, 701);
-                        assert_int_equal(ctx.actuator.records[i].sig, SIGTERM);
+        for (size_t i = 0; i < rec.n_records; i++)
+                if (strcmp(rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(rec.records[i].pid, 701);
+                        assert_int_equal(rec.records[i].sig, SIGTERM);
                         n_signals++;
                 }
         assert_int_equal(n_signals, 1);
@@ -481,15 +486,16 @@ static void test_machine_shortage(void **state) {
         assert_true(m.next_check > 0);          /* re-checks within the window */
 
         /* A round under way: no second kill. */
-        ctx.actuator.n_records = 0;
+        rec.n_records = 0;
         machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
 
         /* Plenty available: not short, nothing done. */
         act_done(carol);
+        rec.n_records = 0;
         tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n");
         machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(rec.n_records, 0);
         assert_int_equal(m.state.short_since, 0);
 
         machine_stop(&m);
