@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "act.h"
+#include "machine.h"
 #include "recorder.h"
 #include "report.h"
 #include "sampler.h"
@@ -488,6 +489,135 @@ static void test_act_grace_escalates(void **state) {
         over_budget_done(&f);
 }
 
+static void machine_user(User *u, context *ctx, uid_t uid, const char *name, const char *cgroup) {
+        u->ctx = ctx;
+        u->uid = uid;
+        snprintf(u->name, sizeof u->name, "%s", name);
+        snprintf(u->cgroup, sizeof u->cgroup, "%s", cgroup);
+        user_config_defaults(ctx->mem_total, &u->config);
+        u->config.memory_high = 1536ULL << 20;
+        u->config.memory_max = 1700ULL << 20;
+        u->config.policy = POLICY_RSS;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        act_init(u);
+}
+
+static void machine_slice(const char *root, const char *cgroup, uint64_t anon, pid_t pid) {
+        char path[256], buf[128];
+
+#define SLICE_FILE(f, ...) do { snprintf(path, sizeof path, "%s/%s", cgroup, f); \
+                snprintf(buf, sizeof buf, __VA_ARGS__); tmptree_write(root, path, buf); } while (0)
+        SLICE_FILE("memory.current", "%llu\n", (unsigned long long) anon);
+        SLICE_FILE("memory.high", "1610612736\n");
+        SLICE_FILE("memory.max", "1782579200\n");
+        SLICE_FILE("memory.stat", "anon %llu\nfile 0\n", (unsigned long long) anon);
+        SLICE_FILE("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        SLICE_FILE("memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        SLICE_FILE("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        SLICE_FILE("cgroup.procs", "%d\n", (int) pid);
+#undef SLICE_FILE
+}
+
+/* The oversubscribed node: alice holds 800M idle, carol's job grew from
+ * nothing to 500M, the machine is short. The machine watch kills carol's
+ * job with reason shortage, and nothing of alice's. */
+static void test_machine_shortage(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        governor_config gc;
+        machine_watch m;
+        User *alice = calloc(1, sizeof *alice), *carol = calloc(1, sizeof *carol);
+        User *users[2] = { alice, carol };
+        size_t n_signals = 0;
+        recorder rec = {};
+        usec_t now;
+
+        (void) state;
+        recorder_use(&rec);
+        machine_slice(cgroot, "user.slice/user-1001.slice", 800ULL << 20, 501);
+        machine_slice(cgroot, "user.slice/user-1003.slice", 500ULL << 20, 701);
+        /* 1500M of 1600M in use, none of it reclaimable, no swap. */
+        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 0 kB\n"
+                                           "SwapFree: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 501, .ppid = 1, .sid = 500, .uid = 1001,
+                                                  .comm = "sleeper", .state = 'S', .rss_kb = 819200, .start_time = 5 });
+        tmptree_add_task(procroot, &(fake_task) { .pid = 701, .ppid = 1, .sid = 700, .uid = 1003,
+                                                  .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 1600ULL << 20;
+        ctx.self = getpid();
+        ctx.pressure_window = USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+        governor_config_defaults(&gc);
+        gc.shortage_duration = 0;
+
+        machine_user(alice, &ctx, 1001, "alice", "user.slice/user-1001.slice");
+        machine_user(carol, &ctx, 1003, "carol", "user.slice/user-1003.slice");
+        now = now_usec(CLOCK_MONOTONIC);
+        /* What the sampler saw 20 s ago: alice as now, carol's job not started. */
+        shortage_history_record(&alice->usage_history, 800ULL << 20, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
+        shortage_history_record(&carol->usage_history, 0, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
+
+        machine_init(&m);
+        /* Without an armed trigger nothing is looked at. */
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+        /* A trigger event just now (the fd stands in for the armed one). */
+        m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        m.window = USEC_PER_SEC;
+        m.event_at = now;
+        m.recheck_until = now + 2 * USEC_PER_SEC;
+        machine_check(&m, &ctx, &gc, users, 2);
+        for (size_t i = 0; i < rec.n_records; i++)
+                if (strcmp(rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(rec.records[i].pid, 701);
+                        assert_int_equal(rec.records[i].sig, SIGTERM);
+                        n_signals++;
+                }
+        assert_int_equal(n_signals, 1);
+        assert_int_equal(carol->kills, 1);
+        assert_int_equal(alice->kills, 0);
+        assert_int_equal(carol->kill.reason, KILL_REASON_SHORTAGE);
+        assert_true(m.last_kill > 0);
+        assert_true(m.next_check > 0);          /* re-checks within the window */
+
+        /* A round under way: no second kill. */
+        rec.n_records = 0;
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+
+        /* Plenty available: not short, nothing done. */
+        act_done(carol);
+        rec.n_records = 0;
+        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n");
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+        assert_int_equal(m.state.short_since, 0);
+
+        machine_stop(&m);
+        for (size_t i = 0; i < 2; i++) {
+                act_done(users[i]);
+                user_config_done(&users[i]->config);
+                free(users[i]->ranked);
+                growth_history_done(&users[i]->history);
+                free(users[i]);
+        }
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
@@ -498,6 +628,7 @@ int main(void) {
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),
+                cmocka_unit_test(test_machine_shortage),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
