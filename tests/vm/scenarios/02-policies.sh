@@ -70,7 +70,7 @@ policy_round() {
   # Stop the pressure at once, so only the first decision counts.
   systemctl stop "$RUN_UNIT"
   log "pusher start -> kill record: $(secs_usec "$t0" "$ts")s"
-  mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
+  mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
 
   var="PID_$expect"
   victim=$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)

@@ -27,7 +27,7 @@ TMUX_SERVER=$(pgrep -u 1001 -x 'tmux: server')
 # The pane's process starts after the server: wait for it, or the checks
 # below would compare against nothing.
 wait_for "pgrep -u 1001 -x sleep" 20 || die "no process in alice's tmux pane"
-PANE=$(pgrep -u 1001 -x sleep | head -n 1)
+PANE=$(pgrep -u 1001 -x sleep | sed -n 1p)
 log "tmux server $TMUX_SERVER in $(cgroup_of "$TMUX_SERVER"), pane process $PANE"
 
 check_chain() {
@@ -47,7 +47,7 @@ HOG=$(pgrep -u 1001 -x hog)
 log "hog $HOG in $(cgroup_of "$HOG")"
 mg_wait_event 90 kill MEMGOV_UID=1001 || die "no kill within 90 s"
 log "hog start -> kill record: $(secs_usec "$t0" "$(mg_first_ts kill MEMGOV_UID=1001)")s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
 assert_eq "$HOG" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "victim pid"
 assert_eq process "$(mg_field kill MEMGOV_KILL_SCOPE MEMGOV_UID=1001)" "MEMGOV_KILL_SCOPE"
 wait_dead "$HOG" 15 || true
@@ -56,7 +56,7 @@ check_chain
 assert_match 'login chain' "$(mg_field kill MEMGOV_CANDIDATES MEMGOV_UID=1001)" "candidate table marks the login chain"
 wait_for "grep -q 'memgov ended hog (pid' $PAM_TTY_LOG" 10 || true
 assert_true "alice's terminal shows memgov's kill notice" grep -q 'memgov ended hog (pid' "$PAM_TTY_LOG"
-tr -d '\r' <"$PAM_TTY_LOG" | grep -A2 'Message from memgovd' | head -n 6 | sed 's/^/    tty: /'
+tr -d '\r' <"$PAM_TTY_LOG" | grep -A2 'Message from memgovd' | sed -n 1,6p | sed 's/^/    tty: /'
 wait_usage_below alice 60 30 || true
 
 # --- KillScope=cgroup: the hog's own cgroup goes as a whole -------------------
@@ -71,10 +71,10 @@ track_unit "$RUN_UNIT"
 JOB_CG=user.slice/user-1001.slice/$RUN_UNIT
 HOG=$RUN_PID
 wait_for "[[ \$(wc -l < /sys/fs/cgroup/$JOB_CG/cgroup.procs) -ge 2 ]]" 10 || true
-SIB=$(grep -v "^$HOG\$" "/sys/fs/cgroup/$JOB_CG/cgroup.procs" | head -n 1)
+SIB=$(grep -v "^$HOG\$" "/sys/fs/cgroup/$JOB_CG/cgroup.procs" | sed -n 1p)
 log "job cgroup $JOB_CG: hog $HOG, sibling $SIB"
 mg_wait_event 90 kill MEMGOV_UID=1001 || die "no kill within 90 s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq cgroup "$(mg_field kill MEMGOV_KILL_SCOPE MEMGOV_UID=1001)" "MEMGOV_KILL_SCOPE"
 assert_eq "$JOB_CG" "$(mg_field kill MEMGOV_KILL_CGROUP MEMGOV_UID=1001)" "MEMGOV_KILL_CGROUP"
 wait_dead "$HOG" 15 || true
@@ -93,7 +93,7 @@ pam_send alice "hog --mb 400 --step-mb 10 --interval-ms 50 --hold"
 wait_for "pgrep -u 1001 -x hog" 20 || die "the hog did not start"
 HOG=$(pgrep -u 1001 -x hog)
 mg_wait_event 90 kill MEMGOV_UID=1001 || die "no kill within 90 s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq "$HOG" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "victim pid"
 assert_eq process "$(mg_field kill MEMGOV_KILL_SCOPE MEMGOV_UID=1001)" "MEMGOV_KILL_SCOPE (the scope holds the login chain)"
 wait_dead "$HOG" 15 || true

@@ -36,7 +36,7 @@ track_unit "$RUN_UNIT"
 mg_wait_event 45 warn MEMGOV_UID=1001 || die "no warning within 45 s (usage $(($(slice_file alice memory.current) / M))M)"
 log "hog start -> first warning: $(secs_usec "$t0" "$(mg_first_ts warn MEMGOV_UID=1001)")s (sampling is adaptive: sparse far below the first level)"
 assert_eq 80% "$(mg_field warn MEMGOV_WARN_LEVEL MEMGOV_UID=1001)" "MEMGOV_WARN_LEVEL of the first warning"
-mg_events warn MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+mg_events warn MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 wait_for "[[ \$(warn_notices) -ge 1 ]]" 10 || true
 assert_eq 1 "$(warn_notices)" "warnings on alice's terminal"
 tr -d '\r' <"$PAM_TTY_LOG" | grep -B2 -A3 'your processes use' | sed 's/^/    tty: /'

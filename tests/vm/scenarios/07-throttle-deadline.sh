@@ -37,7 +37,7 @@ mg_wait_event $((DEADLINE + 30)) kill MEMGOV_UID=1001 || die "no kill within Thr
 t_kill=$(mg_first_ts kill MEMGOV_UID=1001)
 took=$(secs_usec "$t_over" "$t_kill")
 log "over MemoryHigh -> kill record: ${took}s (ThrottleDeadline=${DEADLINE}s); hog start -> kill: $(secs_usec "$t0" "$t_kill")s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq deadline "$(mg_field kill MEMGOV_REASON MEMGOV_UID=1001)" "MEMGOV_REASON"
 assert_eq "$HOG" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "victim pid"
 assert_true "acted within ThrottleDeadline + 3 s (${took}s)" awk -v t="$took" -v d="$DEADLINE" 'BEGIN { exit !(t <= d + 3) }'

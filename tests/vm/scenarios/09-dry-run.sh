@@ -44,7 +44,7 @@ run_in_slice alice hog --mb 120 --step-mb 8 --interval-ms 100 --hold
 PUSHER=$RUN_PID
 track_unit "$RUN_UNIT"
 mg_wait_event 90 kill MEMGOV_UID=1001 || die "no 'would kill' within 90 s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
 DRY_VICTIM=$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)
 assert_eq 1 "$(mg_field kill MEMGOV_DRY_RUN MEMGOV_UID=1001)" "MEMGOV_DRY_RUN of the kill record"
 assert_match '^Would kill pid ' "$(mg_field kill MESSAGE MEMGOV_UID=1001)" "MESSAGE of the kill record"
@@ -64,7 +64,7 @@ mg_mark
 mg_restart
 assert_eq false "$(mg_status_field .dry_run)" "dry_run in status.json (live)"
 mg_wait_event 90 kill MEMGOV_UID=1001 MEMGOV_DRY_RUN=0 || die "no live kill within 90 s"
-mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq "$DRY_VICTIM" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "the live run's victim = the dry run's"
 systemctl stop "$RUN_UNIT"
 wait_dead "$PID_big" 15 || true

@@ -21,7 +21,7 @@ run_in_slice alice sleeper --mb 8 --log "$TDIR/alice-sleeper.signals"
 alice_pid=$RUN_PID
 pam_session bob sleeper --mb 8 --log "$TDIR/bob-sleeper.signals"
 wait_for "pgrep -u bob -x sleeper" 30 || die "bob's sleeper did not start"
-bob_pid=$(pgrep -u bob -x sleeper | head -n1)
+bob_pid=$(pgrep -u bob -x sleeper | sed -n 1p)
 log "alice's sleeper $alice_pid in $(cgroup_of "$alice_pid"); bob's sleeper $bob_pid in $(cgroup_of "$bob_pid")"
 
 t=$(now_s)

@@ -196,7 +196,7 @@ measure() {
       if [[ $peer == systemd-oomd && $el -ge 30 && -z ${oomd_dumped:-} ]]; then
         oomd_dumped=1
         log "systemd-oomd: ManagedOOMMemoryPressure of user-1001.slice: $(systemctl show -p ManagedOOMMemoryPressure,ManagedOOMMemoryPressureLimit --value user-1001.slice | tr '\n' ' ')"
-        oomctl dump 2>&1 | head -n 60 | sed 's/^/    | /'
+        oomctl dump 2>&1 | sed -n 1,60p | sed 's/^/    | /'
       fi
     fi
     sleep 0.2
@@ -235,7 +235,7 @@ measure() {
     if [[ -n $kills ]]; then
       by=$peer
       if [[ $peer == memgovd ]]; then
-        by+=" ($(grep -o 'reason=[^ ]*' <<<"$kills" | head -n1), $(grep -o 'policy=[^ ]*' <<<"$kills" | head -n1))"
+        by+=" ($(grep -o 'reason=[^ ]*' <<<"$kills" | sed -n 1p), $(grep -o 'policy=[^ ]*' <<<"$kills" | sed -n 1p))"
       fi
     elif ((${oom_after:-0} > ${oom_before:-0})) || [[ -n $kernel_kills ]]; then
       by="kernel OOM killer (memory.max)"

@@ -55,7 +55,7 @@ assert_eq 1 "$(grep -c . "$TDIR/stubborn.sig")" "signals the hog logged (SIGKILL
 assert_match '^signal TERM at [0-9.]+ pid '"$HOG"'$' "$(head -n 1 "$TDIR/stubborn.sig")" "the hog's first signal"
 assert_dead "$HOG" "the hog after the grace"
 assert_eq 137 "$(cat "$TDIR/stubborn.status" 2>/dev/null)" "the hog's exit status (128 + SIGKILL)"
-t_term=$(awk '{ print $4 }' "$TDIR/stubborn.sig" | head -n 1)
+t_term=$(awk '{ print $4 }' "$TDIR/stubborn.sig" | sed -n 1p)
 grace=$(awk -v a="$t_term" -v b="$t_dead" 'BEGIN { printf "%.2f", b - a }')
 log "SIGTERM -> death: ${grace}s (KillGrace=${GRACE}s); hog start -> SIGTERM: $(awk -v a="$t0" -v b="$t_term" 'BEGIN { printf "%.1f", b - a / 1e6 }')s"
 assert_true "SIGKILL not before KillGrace (${grace}s >= ${GRACE}s - 0.1 s)" awk -v g="$grace" -v k="$GRACE" 'BEGIN { exit !(g >= k - 0.1) }'

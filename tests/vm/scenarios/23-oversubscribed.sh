@@ -81,8 +81,8 @@ after_to=$(date +%s.%N)
 took="none"
 [[ -n $kill_ts && $kill_ts != null ]] && took="$(secs_usec "$t0" "$kill_ts")s"
 log "carol's hog start -> kill record: $took"
-log "kill record: $(mg_events kill | head -n 1 | jq -c '{MEMGOV_UID, MEMGOV_REASON, MEMGOV_VICTIM_COMM, MEMGOV_VICTIM_PID, MEMGOV_VICTIM_RSS_BYTES, MEMGOV_FAIR_SHARE_BYTES, MEMGOV_EXCESS_BYTES, MEMGOV_GROWTH_BYTES, MEMGOV_REASON_TEXT}')"
-journalctl -b --no-pager -o cat -u memgovd --since "@$((t0 / 1000000))" | grep -i 'short' | head -n 20 || true
+log "kill record: $(mg_events kill | sed -n 1p | jq -c '{MEMGOV_UID, MEMGOV_REASON, MEMGOV_VICTIM_COMM, MEMGOV_VICTIM_PID, MEMGOV_VICTIM_RSS_BYTES, MEMGOV_FAIR_SHARE_BYTES, MEMGOV_EXCESS_BYTES, MEMGOV_GROWTH_BYTES, MEMGOV_REASON_TEXT}')"
+journalctl -b --no-pager -o cat -u memgovd --since "@$((t0 / 1000000))" | grep -i 'short' | sed -n 1,20p || true
 during=$(probe_stats "$hot_from" "$hot_to")
 gap=$(probe_gap "$hot_from" "$hot_to")
 log "bob's probe, carol's job running until it died: $during, longest gap $gap"

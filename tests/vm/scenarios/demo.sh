@@ -30,7 +30,7 @@ show_new_tty() {
   local size
   size=$(stat -c %s "$PAM_TTY_LOG_ALICE")
   ((size > tty_off)) || return 0
-  tail -c +"$((tty_off + 1))" "$PAM_TTY_LOG_ALICE" | head -c "$((size - tty_off))" | clean_tty |
+  head -c "$size" "$PAM_TTY_LOG_ALICE" | tail -c +"$((tty_off + 1))" | clean_tty |
     grep -v -e '^[[:space:]]*$' | sed "s/^/           alice's terminal> /"
   tty_off=$size
 }
@@ -83,7 +83,7 @@ pam_session bob
 bob_shell=$PAM_SHELL_PID
 pam_send bob "sleeper --mb 32 --log $TDIR/bob.signals &"
 wait_for "pgrep -u bob -x sleeper" 20 || die "bob's sleeper did not start"
-bob_sleeper=$(pgrep -u bob -x sleeper | head -n1)
+bob_sleeper=$(pgrep -u bob -x sleeper | sed -n 1p)
 say "bob: login shell $bob_shell and a 32 MiB sleeper $bob_sleeper in $(cgroup_of "$bob_sleeper")"
 pam_session alice
 alice_shell=$PAM_SHELL_PID
@@ -146,7 +146,7 @@ fi
 for level in 80% 95%; do
   n=$(journalctl -b --no-pager -o cat MEMGOV_EVENT=warn MEMGOV_UID=1001 "MEMGOV_WARN_LEVEL=$level" | grep -c . || true)
   if ((n > 0)); then
-    check OK "memgovd warned alice at the $level level ($(journalctl -b --no-pager -o cat MEMGOV_EVENT=warn MEMGOV_UID=1001 "MEMGOV_WARN_LEVEL=$level" | head -n1))"
+    check OK "memgovd warned alice at the $level level ($(journalctl -b --no-pager -o cat MEMGOV_EVENT=warn MEMGOV_UID=1001 "MEMGOV_WARN_LEVEL=$level" | sed -n 1p))"
   else
     check FAIL "no $level warning for alice (MEMGOV_EVENT=warn MEMGOV_WARN_LEVEL=$level: none; levels seen: $(journalctl -b --no-pager -o json MEMGOV_EVENT=warn MEMGOV_UID=1001 | jq -r .MEMGOV_WARN_LEVEL | tr '\n' ' '))"
   fi

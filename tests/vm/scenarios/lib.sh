@@ -233,7 +233,7 @@ pam_session() {
   PAM_TTY=
   local child
   if wait_for "pgrep -P $PAM_PID" 10; then
-    child=$(pgrep -P "$PAM_PID" | head -n1)
+    child=$(pgrep -P "$PAM_PID" | sed -n 1p)
     PAM_TTY=$(readlink "/proc/$child/fd/0" 2>/dev/null || true)
   fi
   if [[ $PAM_TTY == /dev/pts/* ]]; then
@@ -281,7 +281,7 @@ reset_user() {
     loginctl terminate-user "$user" 2>/dev/null || true
     pkill -KILL -U "$uid" 2>/dev/null || true
     systemctl stop "user-$uid.slice" 2>/dev/null || true
-    wait_for "! pgrep -U $uid" 20 || log "reset_user $user: processes remain: $(pgrep -a -U "$uid" | head -n 5 | tr '\n' ' ')"
+    wait_for "! pgrep -U $uid" 20 || log "reset_user $user: processes remain: $(pgrep -a -U "$uid" | sed -n 1,5p | tr '\n' ' ')"
   fi
   # Runtime properties (set-property --runtime, SetUnitProperties) live here.
   if [[ -d /run/systemd/system.control/user-$uid.slice.d ]]; then
