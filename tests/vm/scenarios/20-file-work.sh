@@ -51,10 +51,13 @@ step_cmds=(
   "tar cf big.tar big"
   "test \$(stat -c %s big.tar) -gt $((FILE_MB * M))"
   "rm -f big.tar"
-  "rsync big big3"
-  "$(size_is big3)"
-  "rm -f big big3"
 )
+# rsync alone took 4 minutes under emulation: the swap twin (FILE_WORK_SHORT)
+# leaves it out, the page cache behaves the same for it as for cp.
+if [[ -z ${FILE_WORK_SHORT:-} ]]; then
+  step_cmds+=("rsync big big3" "$(size_is big3)" "rm -f big3")
+fi
+step_cmds+=("rm -f big")
 i=0
 for c in "${step_cmds[@]}"; do
   i=$((i + 1))
