@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "snapshot.h"
 
 #define EXPLAIN_TOP 5
@@ -179,7 +180,8 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 puts("  nothing: every task is protected");
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const policy_task *t = &s->slice.tasks[ranked[i].index];
-                char rss[FORMAT_BYTES_MAX], comm[4 * PROCFS_COMM_MAX];
+                char rss[FORMAT_BYTES_MAX], comm[ESCAPE_COMM_MAX];
+                _cleanup_free_ char *cgroup = NULL;
 
                 if (ranked[i].protect != PROTECT_NONE) {
                         protected++;
@@ -187,10 +189,12 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 }
                 if (shown++ == EXPLAIN_TOP)
                         continue;
+                /* The user names the cgroups inside their user@UID.service. */
+                cgroup = escape_dup(t->cgroup ? t->cgroup : s->slice.cgroup, ESCAPE_TEXT);
                 printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s\n", shown == 1 ? "victim:   " : "then:     ",
-                       (int) t->task.pid, ctl_printable(t->task.comm, comm, sizeof comm),
+                       (int) t->task.pid, escape_text(t->task.comm, comm, sizeof comm),
                        format_bytes(rss, sizeof rss, t->task.rss_bytes),
-                       ranked[i].score, t->cgroup ? t->cgroup : s->slice.cgroup);
+                       ranked[i].score, cgroup ?: "?");
         }
         if (protected == 0)
                 return;
@@ -198,9 +202,9 @@ static void print_victims(const snapshot *s, const user_config *uc) {
         for (size_t i = 0; i < s->slice.n_tasks; i++)
                 if (ranked[i].protect != PROTECT_NONE) {
                         const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
-                        char comm[4 * PROCFS_COMM_MAX];
+                        char comm[ESCAPE_COMM_MAX];
 
-                        printf("    pid %d (%s): %s\n", (int) t->pid, ctl_printable(t->comm, comm, sizeof comm),
+                        printf("    pid %d (%s): %s\n", (int) t->pid, escape_text(t->comm, comm, sizeof comm),
                                policy_protect_to_string(ranked[i].protect));
                 }
 }
@@ -231,9 +235,15 @@ int ctl_explain(int argc, char **argv) {
         ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, sources);
 
         groups = ctl_user_groups(user);
-        printf("%s (uid %d)", user ? user : "?", uid == (uid_t) -1 ? -1 : (int) uid);
-        for (char **g = groups; g && *g; g++)
-                printf("%s%s", g == groups ? ", groups: " : " ", *g);
+        {
+                char name[256];
+
+                /* Names from NSS are not guaranteed printable. */
+                printf("%s (uid %d)", user ? escape_text(user, name, sizeof name) : "?",
+                       uid == (uid_t) -1 ? -1 : (int) uid);
+                for (char **g = groups; g && *g; g++)
+                        printf("%s%s", g == groups ? ", groups: " : " ", escape_text(*g, name, sizeof name));
+        }
         printf("\nslice /%s, config %s\n\n", cgroup, args.sources.config);
         print_config(&uc, sources);
 

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "escape.h"
 #include "snapshot.h"
 
 typedef struct top_args {
@@ -42,8 +43,9 @@ static const char *user_name(name_cache *c, uid_t uid) {
                 return "?";
         pw = getpwuid(uid);
         c->uid[c->n] = uid;
+        /* Escaped once here, for the table and the JSON alike. */
         if (pw)
-                snprintf(c->name[c->n], sizeof c->name[c->n], "%s", pw->pw_name);
+                escape_text(pw->pw_name, c->name[c->n], sizeof c->name[c->n]);
         else
                 snprintf(c->name[c->n], sizeof c->name[c->n], "%u", (unsigned) uid);
         return c->name[c->n++];
@@ -160,11 +162,12 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const policy_candidate *c = &tj->ranked[i];
                 const procfs_task *t = &s->slice.tasks[c->index].task;
+                char comm[ESCAPE_COMM_MAX];
                 const char *text;
                 size_t len;
 
                 if (json_object_set_int(tj->pid, t->pid) != 1 ||
-                    json_object_set_string(tj->comm, t->comm) != 1 ||
+                    json_object_set_string(tj->comm, escape_json(t->comm, comm, sizeof comm)) != 1 ||
                     json_object_set_uint64(tj->uid, t->uid) != 1 ||
                     json_object_set_string(tj->user, user_name(tj->names, t->uid)) != 1 ||
                     json_object_set_int64(tj->score, c->score) != 1 ||
@@ -195,7 +198,11 @@ static int print_json(const snapshot *s, const policy_candidate *ranked, policy_
                 json_object_put(tasks);
                 return -ENOMEM;
         }
-        json_object_object_add(root, "cgroup", json_object_new_string(s->slice.cgroup[0] ? s->slice.cgroup : "/"));
+        {
+                _cleanup_free_ char *cgroup = escape_dup(s->slice.cgroup[0] ? s->slice.cgroup : "/", ESCAPE_JSON);
+
+                json_object_object_add(root, "cgroup", cgroup ? json_object_new_string(cgroup) : NULL);
+        }
         json_object_object_add(root, "policy", json_object_new_string(policy_kind_to_string(kind)));
         json_object_object_add(root, "tasks", tasks);
         r = task_json_init(&tj);
@@ -220,9 +227,14 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
                         name_cache *names) {
         char usage[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX];
 
-        printf("/%s", s->slice.cgroup);
-        if (user)
-                printf(" (%s)", user);
+        {
+                _cleanup_free_ char *cgroup = escape_dup(s->slice.cgroup, ESCAPE_TEXT);
+                char name[256];
+
+                printf("/%s", cgroup ?: "?");
+                if (user)
+                        printf(" (%s)", escape_text(user, name, sizeof name));
+        }
         printf(": policy %s, %zu tasks", policy_kind_to_string(kind), s->slice.n_tasks);
         if (s->has_memory)
                 printf(", usage %s of MemoryMax %s", format_bytes(usage, sizeof usage, s->slice.memory.current),
@@ -236,9 +248,9 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
                 char score[32], rss[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], cpu[FORMAT_USEC_MAX];
-                char comm[4 * PROCFS_COMM_MAX];
+                char comm[ESCAPE_COMM_MAX];
 
-                ctl_printable(t->comm, comm, sizeof comm);
+                escape_text(t->comm, comm, sizeof comm);
                 format_score(score, sizeof score, kind, ranked[i].score);
                 printf("%8d %-10.10s %-16s %10s %8s %8s %9s %5d  %s\n", (int) t->pid, user_name(names, t->uid), comm,
                        score, format_bytes(rss, sizeof rss, t->rss_bytes),
