@@ -7,49 +7,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "report.h"
 #include "user.h"
 
-int user_resolve_config(User *u, const config_set *c) {
-        _cleanup_free_ char *pwbuf = NULL, *grbuf = NULL;
-        _cleanup_free_ gid_t *gids = NULL;
+/* The names of the user's groups, for groups.d. A group that cannot be
+ * looked up is logged, not skipped in silence: its groups.d file then does
+ * not apply, and the admin must be able to see why. */
+static int user_groups(const nss_ops *nss, const struct passwd *pw, char ***ret) {
         _cleanup_strv_free_ char **groups = NULL;
-        struct passwd pw, *pwr = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n;
+        int r;
+
+        r = nss_getgrouplist(nss, pw->pw_name, pw->pw_gid, &gids, &n);
+        if (r < 0) {
+                char name[ESCAPE_BUFSIZE(64)];
+
+                return log_warning_errno(r, "Cannot list the groups of %s (uid %u), groups.d does not apply: %m",
+                                         escape_text(pw->pw_name, name, sizeof name), (unsigned) pw->pw_uid);
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *buf = NULL;
+                struct group gr;
+
+                r = nss_getgrgid(nss, gids[i], &gr, &buf);
+                if (r == -ENOENT)       /* a gid without a name has no groups.d file */
+                        continue;
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot look up group %u of uid %u, its groups.d file does not apply: %m",
+                                          (unsigned) gids[i], (unsigned) pw->pw_uid);
+                        continue;
+                }
+                r = strv_extend(&groups, gr.gr_name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(groups);
+        return 0;
+}
+
+int user_resolve_config(User *u, const config_set *c) {
+        return user_resolve_config_nss(u, c, &nss_libc);
+}
+
+int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
+        _cleanup_free_ char *pwbuf = NULL;
+        _cleanup_strv_free_ char **groups = NULL;
+        struct passwd pw;
         user_config resolved, copy;
-        size_t pwsize = 16384, grsize = 16384;
-        int n_gids = 64, r;
+        int r;
 
-        pwbuf = malloc(pwsize);
-        grbuf = malloc(grsize);
-        gids = malloc(sizeof(gid_t) * (size_t) n_gids);
-        if (!pwbuf || !grbuf || !gids)
-                return -ENOMEM;
-
-        r = getpwuid_r(u->uid, &pw, pwbuf, pwsize, &pwr);
-        if (r == 0 && pwr) {
+        r = nss_getpwuid(nss, u->uid, &pw, &pwbuf);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
                 snprintf(u->name, sizeof u->name, "%s", pw.pw_name);
-                if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n_gids) < 0) {
-                        gid_t *bigger = realloc(gids, sizeof(gid_t) * (size_t) n_gids);
-                        if (!bigger)
-                                return -ENOMEM;
-                        gids = bigger;
-                        if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n_gids) < 0)
-                                n_gids = 0;
-                }
-                for (int i = 0; i < n_gids; i++) {
-                        struct group gr, *grr = NULL;
-
-                        if (getgrgid_r(gids[i], &gr, grbuf, grsize, &grr) != 0 || !grr)
-                                continue;
-                        r = strv_extend(&groups, gr.gr_name);
-                        if (r < 0)
-                                return r;
-                }
+                r = user_groups(nss, &pw, &groups);
+                if (r == -ENOMEM)
+                        return r;
         } else {
                 /* No passwd entry: users.d/UID.conf can still match. */
                 snprintf(u->name, sizeof u->name, "%u", (unsigned) u->uid);
-                log_warning("uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
-                            (unsigned) u->uid, r > 0 ? strerror(r) : "not found", (unsigned) u->uid);
+                log_warning_errno(r, "uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
+                                  (unsigned) u->uid, r == -ENOENT ? "not found" : strerror(-r), (unsigned) u->uid);
         }
 
         config_resolve_user(c, u->uid, u->name, groups, &resolved);

@@ -135,6 +135,8 @@ struct User {
 /* Name and groups from NSS, then the user's layered config from C. Keeps the
  * old copy on failure. NSS may be slow (LDAP): only on logins and reloads. */
 int user_resolve_config(User *u, const config_set *c);
+/* The same with the NSS functions given (tests). */
+int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss);
 
 /* The earliest time something of this user is due (with EVAL_ONLY: an
  * evaluation of the slice), and how late it may be. Pure. */
