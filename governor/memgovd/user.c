@@ -57,6 +57,7 @@ int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
         _cleanup_free_ char *pwbuf = NULL;
         _cleanup_strv_free_ char **groups = NULL;
         struct passwd pw;
+        const char *sources[_UC_COUNT];
         user_config resolved, copy;
         int r;
 
@@ -75,7 +76,17 @@ int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
                                   (unsigned) u->uid, r == -ENOENT ? "not found" : strerror(-r), (unsigned) u->uid);
         }
 
-        config_resolve_user(c, u->uid, u->name, groups, &resolved);
+        config_resolve_user_sources(c, u->uid, u->name, groups, &resolved, sources);
+        if (config_limits_conflict(&resolved)) {
+                char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX];
+
+                log_error("MemoryHigh=%s (%s) is above MemoryMax=%s (%s) for %s (uid %u): using MemoryHigh=%s",
+                          resolved.memory_high == BYTES_INFINITY ? "infinity"
+                                                                 : format_bytes(h, sizeof h, resolved.memory_high),
+                          sources[0] ?: "built-in default", format_bytes(m, sizeof m, resolved.memory_max),
+                          sources[1] ?: "built-in default", u->name, (unsigned) u->uid, m);
+                resolved.memory_high = resolved.memory_max;
+        }
         r = user_config_copy(&resolved, &copy);
         if (r < 0)
                 return r;

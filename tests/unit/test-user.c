@@ -110,9 +110,35 @@ static void test_big_groups_apply(void **state) {
         tmptree_free(dir);
 }
 
+/* Two groups.d files, each fine alone (the load accepts them), give this
+ * user MemoryHigh= above MemoryMax=: clamped, so throttling and the
+ * pressure and deadline kills still work. */
+static void test_high_above_max_clamped(void **state) {
+        char *dir = tmptree_new(), path[512];
+        config_set *c = NULL;
+        User u = { .uid = UID };
+
+        (void) state;
+        tmptree_write(dir, "memgov.conf", "");
+        tmptree_mkdir(dir, "groups.d");
+        tmptree_write(dir, "groups.d/g10000.conf", "MemoryHigh=3G\n");
+        tmptree_write(dir, "groups.d/g10001.conf", "MemoryMax=2G\n");
+        snprintf(path, sizeof path, "%s/memgov.conf", dir);
+        assert_int_equal(config_load(path, 8ULL << 30, NULL, NULL, &c), 0);
+
+        assert_int_equal(user_resolve_config_nss(&u, c, &fake_nss), 0);
+        assert_int_equal(u.config.memory_max, 2ULL << 30);
+        assert_int_equal(u.config.memory_high, 2ULL << 30);
+
+        user_config_done(&u.config);
+        config_set_free(c);
+        tmptree_free(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_big_groups_apply),
+                cmocka_unit_test(test_high_above_max_clamped),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
