@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "policy.h"
 
 static const char *const reason_names[_KILL_REASON_MAX] = {
@@ -290,7 +291,7 @@ static const char *reason_why(kill_reason reason) {
 static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_reason reason, usec_t now,
                         const slice_state *state, policy_decision *ret) {
         const procfs_task *dying, *v;
-        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "";
+        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "", comm[ESCAPE_COMM_MAX];
 
         ret->reason = reason;
         if (state->last_kill > 0 && now - state->last_kill < uc->cooldown) {
@@ -312,7 +313,7 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 ret->dying_pid = dying->pid;
                 snprintf(ret->reason_text, sizeof ret->reason_text,
                          "%s: pid %d (%s) is already exiting; waiting for its memory",
-                         kill_reason_to_string(reason), (int) dying->pid, dying->comm);
+                         kill_reason_to_string(reason), (int) dying->pid, escape_text(dying->comm, comm, sizeof comm));
                 return;
         }
         if (s->n_tasks == 0) {
@@ -340,9 +341,11 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 snprintf(more, sizeof more, " and %zu more, freeing %s", ret->n_victims - 1,
                          format_bytes(frees, sizeof frees, ret->frees));
         format_usage(&ret->usage, usage, sizeof usage);
+        /* The reason is logged and sent as it is: the comm, which the user
+         * chose, goes in escaped. */
         snprintf(ret->reason_text, sizeof ret->reason_text, "%s (%s): %s '%s' (pid %d, rss %s, %s score %" PRId64 ")%s%s",
                  reason_why(reason), usage, ret->action == DECISION_KILL_CGROUP ? "killing the cgroup of" : "killing",
-                 v->comm, (int) v->pid, format_bytes(rss, sizeof rss, v->rss_bytes),
+                 escape_text(v->comm, comm, sizeof comm), (int) v->pid, format_bytes(rss, sizeof rss, v->rss_bytes),
                  policy_kind_to_string(uc->policy), ret->score, more,
                  uc->kill_scope == KILL_SCOPE_CGROUP && ret->action == DECISION_KILL
                          ? " (process scope: its cgroup holds protected tasks)" : "");

@@ -387,6 +387,30 @@ static void test_decide_oom_kills_at_once(void **state) {
         assert_int_equal(d.reason, KILL_REASON_NONE);
 }
 
+
+/* The reason is logged and sent to the user as it is: a forged comm goes in
+ * escaped, so it cannot start a journal line or a terminal sequence. */
+static void test_decide_reason_escapes_comm(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "x\n<0>\x1b[2J\x9b", 450, APP),
+                task(202, "vim", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        st = fresh_state(&s);
+        s.events_local.oom = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.pids[0], 200);
+        assert_non_null(strstr(d.reason_text, "'x\\n<0>\\x1b[2J\\x9b'"));
+        for (const char *p = d.reason_text; *p; p++)
+                assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
+}
+
 static void test_decide_descendant_limit_is_not_ours(void **state) {
         user_config uc = uc_base();
         policy_task t[] = { task(200, "job", 90, APP), task(201, "vim", 20, SCOPE) };
@@ -1348,6 +1372,7 @@ int main(void) {
                 cmocka_unit_test(test_protected_ranked_last),
                 cmocka_unit_test(test_decide_max_alone_is_no_evidence),
                 cmocka_unit_test(test_decide_oom_kills_at_once),
+                cmocka_unit_test(test_decide_reason_escapes_comm),
                 cmocka_unit_test(test_decide_descendant_limit_is_not_ours),
                 cmocka_unit_test(test_decide_first_call_is_baseline),
                 cmocka_unit_test(test_decide_sustained_pressure),
