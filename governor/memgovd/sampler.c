@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "escape.h"
 #include "policy.h"
 #include "report.h"
 #include "sampler.h"
@@ -29,6 +30,9 @@
 /* at most this often, and the slice is sampled at least this often then.
  * Far below the budget nothing is read but the memory files. */
 #define SAMPLER_OBSERVE_USEC (2 * USEC_PER_SEC)
+
+/* "Part of the slice could not be read" is logged at most this often. */
+#define SAMPLER_WALK_WARNING_USEC (10 * 60 * USEC_PER_SEC)
 
 static const char *const cause_names[] = {
         [SAMPLE_TIMER] = "timer",
@@ -147,6 +151,30 @@ static void slice_gone(User *u) {
         u->ctx->status_dirty = true;
 }
 
+/* A user can make parts of their slice unreadable (nesting, long names,
+ * threaded cgroups, too many tasks): the walk skips them and memgovd acts
+ * on what it could read. Said at most every few minutes per user; the
+ * path is the user's own text. */
+static void note_unreadable(User *u, const snapshot *s, usec_t now) {
+        const cgfs_procs *p = &s->procs;
+        char path[1024], skipped[1200] = "", tasks[128] = "";
+
+        if (p->n_skipped == 0 && !p->truncated && s->n_unreadable == 0)
+                return;
+        if (u->last_walk_warning != 0 && now - u->last_walk_warning < SAMPLER_WALK_WARNING_USEC)
+                return;
+        u->last_walk_warning = now;
+        if (p->n_skipped > 0)
+                snprintf(skipped, sizeof skipped, "; %zu subtree(s) left out, the first /%s: %s", p->n_skipped,
+                         escape_text(p->first_error_path ?: "?", path, sizeof path), strerror(-p->first_error));
+        if (s->n_unreadable > 0)
+                snprintf(tasks, sizeof tasks, "; %zu task(s) unreadable: %s", s->n_unreadable,
+                         strerror(-s->first_error));
+        log_warning("%s of %s (%u): part of the slice could not be read%s%s%s; acting on the %zu task(s) that could",
+                    u->cgroup, u->name, (unsigned) u->uid, skipped,
+                    p->truncated ? "; the walk stopped at its cap" : "", tasks, s->slice.n_tasks);
+}
+
 int sampler_evaluate(User *u, sample_cause cause) {
         context *ctx = u->ctx;
         snapshot cheap = {}, full = {};
@@ -227,6 +255,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 goto done;
         }
         have_full = true;
+        note_unreadable(u, &full, now);
         prepare(u, &full);
         /* The decision ranks by growth up to now. */
         if (observing(u))

@@ -129,6 +129,7 @@ struct User {
         bool under_pressure;
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */
+        usec_t last_walk_warning;          /* the last "part of the slice could not be read" */
 
         /* Buffer for policy_rank(), grown with the largest snapshot seen. */
         policy_candidate *ranked;
