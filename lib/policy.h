@@ -61,6 +61,11 @@ typedef struct slice_state {
         memstat_progress progress;     /* the verdict over the last interval */
         bool file_thrashing;           /* the cache refaulted into the working set over that interval */
         usec_t last_kill;              /* 0 = never */
+        /* The exiting task the policy stands down for, and since when: the
+         * wait has a limit (POLICY_STAND_DOWN_MIN_USEC, 2 x KillGrace=). */
+        pid_t dying_pid;
+        uint64_t dying_start_time;
+        usec_t dying_since;
         uint32_t warned;               /* bit i: warn level i has been warned and not re-armed */
         usec_t last_warn[CONFIG_MAX_WARN];
 } slice_state;

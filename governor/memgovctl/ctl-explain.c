@@ -174,7 +174,7 @@ static void print_memory(const snapshot *s, const user_config *uc) {
 
 static void print_victims(const snapshot *s, const user_config *uc) {
         _cleanup_free_ policy_candidate *ranked = NULL;
-        size_t shown = 0, protected = 0;
+        size_t shown = 0, protected = 0, soft = 0;
 
         printf("\nIf memgovd had to act now (Policy=%s, KillScope=%s):\n", policy_kind_to_string(uc->policy),
                kill_scope_to_string(uc->kill_scope));
@@ -202,6 +202,8 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                         protected++;
                         continue;
                 }
+                if (ranked[i].soft != SOFT_NONE)
+                        soft++;
                 if (shown++ == EXPLAIN_TOP)
                         continue;
                 /* The user names the cgroups inside their user@UID.service. */
@@ -218,11 +220,22 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                                ranked[i].tiebreak, cgroup ?: "?");
                         continue;
                 }
-                printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s\n", shown == 1 ? "victim:   " : "then:     ",
+                printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s%s%s%s\n",
+                       shown == 1 ? "victim:   " : "then:     ",
                        (int) t->task.pid, escape_text(t->task.comm, comm, sizeof comm),
                        format_bytes(rss, sizeof rss, t->task.rss_bytes),
-                       ranked[i].score, cgroup ?: "?");
+                       ranked[i].score, cgroup ?: "?", ranked[i].soft != SOFT_NONE ? " [" : "",
+                       policy_soft_to_string(ranked[i].soft), ranked[i].soft != SOFT_NONE ? "]" : "");
         }
+        if (soft > 0 || protected > 0)
+                fputs("  Never chosen: oom_score_adj=-1000, kernel threads, memgovd, another user's processes (the\n"
+                      "  user's own /etc/subuid ranges count as theirs) and logind's session leader with its child,\n"
+                      "  the login shell (memgovd asks logind; this view cannot, and shows the shell as soft).\n"
+                      "  A name (Protect=, sshd, login, su, tmux, screen, systemd --user, a setsid session leader)\n"
+                      "  is soft protection: the task is ranked after the others, and only while it holds at most a\n"
+                      "  quarter of the slice, the name-protected tasks together hold at most a quarter, and it did\n"
+                      "  not grow as the slice neared its budget. Otherwise it is ranked like any other task.\n",
+                      stdout);
         if (protected == 0)
                 return;
         puts("  never chosen:");
@@ -241,6 +254,7 @@ int ctl_explain(int argc, char **argv) {
         _cleanup_free_ char *user = NULL;
         _cleanup_strv_free_ char **groups = NULL;
         _cleanup_(snapshot_done) snapshot s = {};
+        _cleanup_free_ subuid_range *subuids = NULL;
         const char *sources[_UC_COUNT] = {};
         config_set *config = NULL;
         procfs_meminfo mi = {};
@@ -279,6 +293,13 @@ int ctl_explain(int argc, char **argv) {
                 printf("\nNow: cannot read /%s: %s\n", cgroup,
                        r == -ENOENT ? "no such cgroup (the user is not logged in)" : strerror(-r));
         else {
+                size_t n_subuids = 0;
+
+                /* As memgovd ranks: the user's subordinate uids are theirs. */
+                if (subuid_read(AT_FDCWD, "/etc/subuid", user, uid, &subuids, &n_subuids) >= 0) {
+                        s.slice.subuids = subuids;
+                        s.slice.n_subuids = n_subuids;
+                }
                 print_memory(&s, &uc);
                 print_victims(&s, &uc);
         }

@@ -177,7 +177,8 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
                     json_object_set_uint64(tj->cpu_ms, t->cpu_usec / 1000) != 1 ||
                     json_object_set_int(tj->adj, t->oom_score_adj) != 1 ||
                     json_object_set_boolean(tj->protected, c->protect != PROTECT_NONE) != 1 ||
-                    json_object_set_string(tj->reason, policy_protect_to_string(c->protect)) != 1)
+                    json_object_set_string(tj->reason, c->protect != PROTECT_NONE ? policy_protect_to_string(c->protect)
+                                                                                   : policy_soft_to_string(c->soft)) != 1)
                         return -1;
                 text = json_object_to_json_string_length(tj->object, flags, &len);
                 if (!text || len > INT_MAX)
@@ -262,7 +263,8 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
                        score, format_bytes(rss, sizeof rss, t->rss_bytes),
                        format_bytes(swap, sizeof swap, t->swap_bytes),
                        format_usec(cpu, sizeof cpu, t->cpu_usec), t->oom_score_adj,
-                       ranked[i].protect == PROTECT_NONE ? "" : policy_protect_to_string(ranked[i].protect));
+                       ranked[i].protect == PROTECT_NONE ? policy_soft_to_string(ranked[i].soft)
+                                                         : policy_protect_to_string(ranked[i].protect));
         }
 }
 
@@ -271,6 +273,7 @@ int ctl_top(int argc, char **argv) {
         _cleanup_free_ policy_candidate *ranked = NULL;
         _cleanup_free_ char *user = NULL;
         _cleanup_(snapshot_done) snapshot s = {};
+        _cleanup_free_ subuid_range *subuids = NULL;
         config_set *config = NULL;
         user_config uc = {};
         procfs_meminfo mi = {};
@@ -296,6 +299,15 @@ int ctl_top(int argc, char **argv) {
                 fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.sources.cgroup_root,
                         r == -ENOENT ? "no such cgroup (is the user logged in?)" : strerror(-r));
                 return 1;
+        }
+        {
+                size_t n_subuids = 0;
+
+                /* As memgovd ranks: the user's subordinate uids are theirs. */
+                if (subuid_read(AT_FDCWD, "/etc/subuid", user, uid, &subuids, &n_subuids) >= 0) {
+                        s.slice.subuids = subuids;
+                        s.slice.n_subuids = n_subuids;
+                }
         }
         (void) procfs_read_meminfo(procfs_fd, &mi);
         ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, NULL);

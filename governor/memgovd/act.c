@@ -77,7 +77,9 @@ static void candidates_text(User *u, const snapshot *s, size_t n_ranked, size_t 
 
                 strbuf_append(buf, size, "%-3zu %-8d %-16s %10s %16" PRId64 " %s\n", i + 1, (int) t->pid, ESC_COMM(t->comm),
                               format_bytes(rss, sizeof rss, t->rss_bytes), c->score,
-                              c->protect == PROTECT_NONE ? "-" : policy_protect_to_string(c->protect));
+                              c->protect != PROTECT_NONE ? policy_protect_to_string(c->protect)
+                              : c->soft != SOFT_NONE     ? policy_soft_to_string(c->soft)
+                                                         : "-");
         }
         /* No trailing newline in a journal field. */
         size_t len = strlen(buf);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-login.h>
 
 #include "act.h"
 #include "escape.h"
@@ -42,6 +45,59 @@ static const char *const cause_names[] = {
         [SAMPLE_AFTER_KILL] = "after-kill",
 };
 
+/* sd_session_get_leader() is in libsystemd 254 and later; Debian 12 has
+ * 252. It reads LEADER= from logind's state file, and so does this. */
+static int session_leader(const char *session, pid_t *ret) {
+        char path[128], buf[4096];
+        const char *p;
+        uint64_t v;
+        int r;
+
+        if (strchr(session, '/') || snprintf(path, sizeof path, "/run/systemd/sessions/%s", session) >= (int) sizeof path)
+                return -EINVAL;
+        r = read_file_at(AT_FDCWD, path, buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strncmp(p, "LEADER=", 7) == 0) {
+                        char num[24];
+                        size_t n = strcspn(p + 7, "\n");
+
+                        if (n == 0 || n >= sizeof num)
+                                return -EINVAL;
+                        memcpy(num, p + 7, n);
+                        num[n] = 0;
+                        if (parse_u64(num, &v) < 0 || v == 0 || v > INT32_MAX)
+                                return -EINVAL;
+                        *ret = (pid_t) v;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* logind's session leaders of the user: facts the user cannot fake, unlike
+ * a name or setsid(). Read from logind's state files, no bus call. */
+static void session_leaders(User *u) {
+        char **sessions = NULL;
+        int n;
+
+        u->n_session_leaders = 0;
+        n = sd_uid_get_sessions(u->uid, 0, &sessions);
+        if (n < 0) {
+                log_debug_errno(n, "Cannot list the sessions of %s: %m", u->name);
+                return;
+        }
+        for (int i = 0; i < n && u->n_session_leaders < USER_SESSIONS_MAX; i++) {
+                pid_t leader;
+
+                if (session_leader(sessions[i], &leader) >= 0 && leader > 0)
+                        u->session_leaders[u->n_session_leaders++] = leader;
+        }
+        for (int i = 0; i < n; i++)
+                free(sessions[i]);
+        free(sessions);
+}
+
 static void prepare(User *u, snapshot *s) {
         context *ctx = u->ctx;
 
@@ -57,6 +113,11 @@ static void prepare(User *u, snapshot *s) {
         if (!s->slice.same_mm)
                 s->slice.same_mm = snapshot_same_mm;
         s->slice.history = &u->history;
+        s->slice.subuids = u->subuids;
+        s->slice.n_subuids = u->n_subuids;
+        session_leaders(u);
+        s->slice.session_leaders = u->session_leaders;
+        s->slice.n_session_leaders = u->n_session_leaders;
 }
 
 /* Memory the slice's tasks hold other than cache: anon counts whether or

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -74,6 +75,25 @@ int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
                 snprintf(u->name, sizeof u->name, "%u", (unsigned) u->uid);
                 log_warning_errno(r, "uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
                                   (unsigned) u->uid, r == -ENOENT ? "not found" : strerror(-r), (unsigned) u->uid);
+        }
+
+        /* The user's rootless containers run as their subordinate uids:
+         * those processes are the user's, not another user's. */
+        {
+                subuid_range *ranges = NULL;
+                size_t n = 0;
+
+                r = subuid_read(AT_FDCWD, "/etc/subuid", u->name, u->uid, &ranges, &n);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning_errno(r, "Cannot read /etc/subuid (%m): processes of %s's subordinate uids "
+                                          "count as another user's", u->name);
+                else {
+                        free(u->subuids);
+                        u->subuids = ranges;
+                        u->n_subuids = n;
+                }
         }
 
         config_resolve_user_sources(c, u->uid, u->name, groups, &resolved, sources);

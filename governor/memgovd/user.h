@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "procfs.h"
 #include "psi.h"
+#include "subuid.h"
 
 #define USER_NAME_MAX 256
 #define USER_CGROUP_MAX 64
@@ -45,6 +46,9 @@ typedef struct watch {
 } watch;
 
 /* The limits on the slice (slice-limits.c). */
+/* Session leaders asked of logind for one user; more sessions are rare. */
+#define USER_SESSIONS_MAX 64
+
 typedef struct limit_state {
         bool known;                    /* high/max/swap below hold what is in force */
         uint64_t high, max, swap;      /* in force (what we last set, or found) */
@@ -130,6 +134,10 @@ struct User {
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */
         usec_t last_walk_warning;          /* the last "part of the slice could not be read" */
+        subuid_range *subuids;             /* the user's /etc/subuid ranges, read with the config */
+        size_t n_subuids;
+        pid_t session_leaders[USER_SESSIONS_MAX];  /* logind's, at the last full read */
+        size_t n_session_leaders;
 
         /* Buffer for policy_rank(), grown with the largest snapshot seen. */
         policy_candidate *ranked;

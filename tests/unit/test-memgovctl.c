@@ -135,7 +135,7 @@ static int setup(void **state) {
                                                      .comm = "a\"b\\c\n\033[2J", .state = 'S', .rss_kb = 51200,
                                                      .start_time = 1002 });
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 204, .ppid = 1, .sid = 201, .uid = 4242, .comm = "keeper",
-                                                     .state = 'S', .rss_kb = 409600, .start_time = 1003 });
+                                                     .state = 'S', .rss_kb = 20480, .start_time = 1003 });
         *state = f;
         return 0;
 }
@@ -212,7 +212,7 @@ static void test_top_json(void **state) {
         assert_true(json_object_object_get_ex(t, "oom_score_adj", &v));
         assert_int_equal(json_object_get_int(v), 0);
 
-        /* The hostile name comes back byte for byte. */
+        /* The hostile name comes back escaped. */
         t = json_object_array_get_idx(tasks, 1);
         assert_true(json_object_object_get_ex(t, "comm", &v));
         /* Valid UTF-8 with the controls as json-c's \u00XX; the backslash
@@ -222,10 +222,11 @@ static void test_top_json(void **state) {
         t = json_object_array_get_idx(tasks, 3);
         assert_true(json_object_object_get_ex(t, "pid", &v));
         assert_int_equal(json_object_get_int(v), 204);
+        /* A name is soft protection: last, but not "protected". */
         assert_true(json_object_object_get_ex(t, "protected", &v));
-        assert_true(json_object_get_boolean(v));
+        assert_false(json_object_get_boolean(v));
         assert_true(json_object_object_get_ex(t, "reason", &v));
-        assert_string_equal(json_object_get_string(v), "Protect=");
+        assert_string_equal(json_object_get_string(v), "soft: Protect=");
         json_object_put(root);
 }
 
