@@ -17,7 +17,7 @@ static const char *const protect_names[_PROTECT_MAX] = {
         [PROTECT_OTHER_UID]     = "another user's",
         [PROTECT_SELF]          = "memgovd",
         [PROTECT_OUTSIDE]       = "outside user.slice",
-        [PROTECT_LOGIN_CHAIN]   = "login session",
+        [PROTECT_LOGIN_CHAIN]   = "login chain",
 };
 
 static const char *const soft_names[_SOFT_MAX] = {
