@@ -17,7 +17,9 @@
 scenario_begin
 
 M=$((1024 * 1024))
-PROM_DIR=/var/lib/memgov-test
+# memgovd.service may write only here (ReadWritePaths=) and in /run/memgov,
+# which a restart empties.
+PROM_DIR=/var/lib/prometheus/node-exporter
 PROM=$PROM_DIR/memgov.prom
 FORGED=$'x\n<0>\e[2J'
 
