@@ -54,12 +54,11 @@ int user_resolve_config(User *u, const config_set *c) {
         return user_resolve_config_nss(u, c, &nss_libc);
 }
 
-int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
+/* Name, groups and subordinate uids: everything asked of NSS and /etc. */
+static int user_lookup(User *u, const nss_ops *nss, usec_t now) {
         _cleanup_free_ char *pwbuf = NULL;
         _cleanup_strv_free_ char **groups = NULL;
         struct passwd pw;
-        const char *sources[_UC_COUNT];
-        user_config resolved, copy;
         int r;
 
         r = nss_getpwuid(nss, u->uid, &pw, &pwbuf);
@@ -96,7 +95,19 @@ int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
                 }
         }
 
-        config_resolve_user_sources(c, u->uid, u->name, groups, &resolved, sources);
+        strv_free(u->nss_groups);
+        u->nss_groups = TAKE_PTR(groups);
+        u->nss_at = now;
+        return 0;
+}
+
+/* The user's layered config from C, with the groups of the last look-up. */
+static int user_apply_config(User *u, const config_set *c) {
+        const char *sources[_UC_COUNT];
+        user_config resolved, copy;
+        int r;
+
+        config_resolve_user_sources(c, u->uid, u->name, u->nss_groups, &resolved, sources);
         if (config_limits_conflict(&resolved)) {
                 char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX];
 
@@ -120,6 +131,22 @@ int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
                 u->effective.memory_swap_max = u->limits.swap;
         }
         return 0;
+}
+
+int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
+        int r = user_lookup(u, nss, now_usec(CLOCK_MONOTONIC));
+
+        if (r < 0)
+                return r;
+        return user_apply_config(u, c);
+}
+
+int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now) {
+        /* A reload re-layers every user's files; asking NSS for each of them
+         * again would hold the loop for users x a slow directory server. */
+        if (u->nss_at != 0 && now >= u->nss_at && now - u->nss_at < USER_NSS_MAX_AGE_USEC)
+                return user_apply_config(u, c);
+        return user_resolve_config_nss(u, c, nss);
 }
 
 usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack) {

@@ -134,6 +134,8 @@ struct User {
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */
         usec_t last_walk_warning;          /* the last "part of the slice could not be read" */
+        char **nss_groups;                 /* group names of the last NSS look-up */
+        usec_t nss_at;                     /* CLOCK_MONOTONIC of that look-up, 0 = never */
         subuid_range *subuids;             /* the user's /etc/subuid ranges, read with the config */
         size_t n_subuids;
         pid_t session_leaders[USER_SESSIONS_MAX];  /* logind's, at the last full read */
@@ -156,6 +158,11 @@ struct User {
 int user_resolve_config(User *u, const config_set *c);
 /* The same with the NSS functions given (tests). */
 int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss);
+/* For a reload: the new files layered over the name and groups looked up
+ * less than USER_NSS_MAX_AGE_USEC ago, without asking NSS again; an older
+ * look-up is repeated. */
+#define USER_NSS_MAX_AGE_USEC (10 * 60 * USEC_PER_SEC)
+int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now);
 
 /* The earliest time something of this user is due (with EVAL_ONLY: an
  * evaluation of the slice), and how late it may be. Pure. */

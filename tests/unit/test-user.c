@@ -21,6 +21,7 @@
 #include "report.h"
 #include "tmptree.h"
 #include "user.h"
+#include "util.h"
 
 #define UID 4242
 #define N_SUPPLEMENTARY 300
@@ -28,7 +29,10 @@
 #define GID_BROKEN 3000         /* the directory server fails on it */
 #define GID_NAMELESS 3001
 
+static unsigned n_nss_calls;
+
 static int fake_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t size, struct passwd **ret) {
+        n_nss_calls++;
         *ret = NULL;
         if (uid != UID)
                 return 0;
@@ -106,6 +110,8 @@ static void test_big_groups_apply(void **state) {
         assert_int_equal(u.config.memory_high, 512ULL << 20);
 
         user_config_done(&u.config);
+        strv_free(u.nss_groups);
+        free(u.subuids);
         config_set_free(c);
         tmptree_free(dir);
 }
@@ -131,7 +137,47 @@ static void test_high_above_max_clamped(void **state) {
         assert_int_equal(u.config.memory_high, 2ULL << 30);
 
         user_config_done(&u.config);
+        strv_free(u.nss_groups);
+        free(u.subuids);
         config_set_free(c);
+        tmptree_free(dir);
+}
+
+/* A reload layers the new files over the groups looked up at login, without
+ * asking NSS again (a slow directory would hold the loop for every user);
+ * a look-up older than USER_NSS_MAX_AGE_USEC is repeated. */
+static void test_reload_uses_cached_groups(void **state) {
+        char *dir = tmptree_new(), path[512];
+        config_set *c = NULL, *c2 = NULL;
+        User u = { .uid = UID };
+        usec_t t0;
+
+        (void) state;
+        tmptree_write(dir, "memgov.conf", "");
+        tmptree_mkdir(dir, "groups.d");
+        tmptree_write(dir, "groups.d/big.conf", "MemoryMax=1G\n");
+        snprintf(path, sizeof path, "%s/memgov.conf", dir);
+        assert_int_equal(config_load(path, 8ULL << 30, NULL, NULL, &c), 0);
+        assert_int_equal(user_resolve_config_nss(&u, c, &fake_nss), 0);
+        assert_int_equal(u.config.memory_max, 1ULL << 30);
+        t0 = u.nss_at;
+        assert_true(t0 > 0);
+
+        tmptree_write(dir, "groups.d/big.conf", "MemoryMax=2G\n");
+        assert_int_equal(config_load(path, 8ULL << 30, NULL, NULL, &c2), 0);
+        n_nss_calls = 0;
+        assert_int_equal(user_refresh_config(&u, c2, &fake_nss, t0 + USER_NSS_MAX_AGE_USEC - 1), 0);
+        assert_int_equal(n_nss_calls, 0);
+        assert_int_equal(u.config.memory_max, 2ULL << 30);
+        assert_int_equal(user_refresh_config(&u, c2, &fake_nss, t0 + USER_NSS_MAX_AGE_USEC), 0);
+        assert_int_equal(n_nss_calls, 1);
+        assert_int_equal(u.config.memory_max, 2ULL << 30);
+
+        user_config_done(&u.config);
+        strv_free(u.nss_groups);
+        free(u.subuids);
+        config_set_free(c);
+        config_set_free(c2);
         tmptree_free(dir);
 }
 
@@ -139,6 +185,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_big_groups_apply),
                 cmocka_unit_test(test_high_above_max_clamped),
+                cmocka_unit_test(test_reload_uses_cached_groups),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
