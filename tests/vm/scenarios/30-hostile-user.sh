@@ -2,7 +2,7 @@
 # vm-run: --timeout 900
 # A hostile user (alice) tries everything of issue 9 at once: process names
 # that forge journal lines and terminal sequences, a cgroup tree 45 levels
-# deep with a newline in a name and a threaded subtree inside her
+# deep with terminal sequences in a name and a threaded subtree inside her
 # user@1001.service, a hog split into three setsid'd processes named
 # "tmux: server", a hog whose main thread has exited, 300 supplementary
 # groups and a group of 1,500 members (her budget comes from that group's
@@ -59,14 +59,15 @@ sleep 100000;
 EOF
 cat >/usr/local/bin/deepnest <<'EOF'
 #!/bin/sh
-# Inside a user service: nest 45 cgroups deep (with a newline in one name),
-# move there, add a threaded subtree beside it, and hold a little memory.
+# Inside a user service: nest 45 cgroups deep (with a terminal sequence in
+# one name: the kernel refuses only '/' and newlines), move there, add a
+# threaded subtree beside it, and hold a little memory.
 cg=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+evil=$(printf 'evil\033[2J<0>\033]52;c;eA==\007')
 d=$cg
 i=0
 while [ "$i" -lt 45 ]; do
-  if [ "$i" = 20 ]; then d="$d/evil
-<0>name"; else d="$d/n$i"; fi
+  if [ "$i" = 20 ]; then d="$d/$evil"; else d="$d/n$i"; fi
   mkdir "$d" || exit 1
   i=$((i + 1))
 done
