@@ -125,8 +125,8 @@ assert_true "memgovctl top lists the task in the 45-deep cgroup" grep -q "^ *$DE
 mg_mark
 PHASE1=$MG_MARK_US
 pam_send alice "for i in 1 2 3; do setsid perl /usr/local/bin/tmuxhog.pl 120 & done"
-wait_for "[[ \$(pgrep -u 1001 -f tmuxhog.pl | wc -l) -ge 3 ]]" 20 || die "the hog pieces did not start"
-mapfile -t PIECES < <(pgrep -u 1001 -f tmuxhog.pl)
+wait_for "[[ \$(pgrep -u 1001 -x 'tmux: server' | wc -l) -ge 3 ]]" 20 || die "the hog pieces did not start"
+mapfile -t PIECES < <(pgrep -u 1001 -x 'tmux: server')
 log "hog pieces: ${PIECES[*]} (comm '$(cat "/proc/${PIECES[0]}/comm")', sid = pid: $(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[4] }' "/proc/${PIECES[0]}/stat"))"
 mg_wait_event 120 kill MEMGOV_UID=1001 || die "no kill within 120 s (usage $(($(slice_file alice memory.current) / M))M)"
 mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
@@ -160,7 +160,7 @@ assert_untouched vim
 # --- nothing forged, one entry per record, bob untouched ----------------------
 assert_eq 0 "$(journalctl -b -p emerg -q --no-pager | grep -c .)" "journal entries at emerg"
 assert_eq 0 "$(journalctl -b -u memgovd.service -p crit -q --no-pager | grep -c .)" "memgovd entries at crit or above"
-assert_eq 0 "$(journalctl -b -u memgovd.service -o cat --no-pager | grep -c $'\e')" "memgovd entries with an ESC"
+assert_eq 0 "$(journalctl -b -u memgovd.service -o cat --all --no-pager | grep -c $'\e')" "memgovd entries with an ESC"
 dups=$(journalctl -b -u memgovd.service -o json --no-pager | jq -cs --argjson t "$PHASE1" '
   [.[] | select((.__REALTIME_TIMESTAMP | tonumber) > $t)] as $e
   | [$e[] | select(.MEMGOV_EVENT) | .MESSAGE] as $r
