@@ -137,8 +137,11 @@ wait_dead "$VICTIM" 15 || true
 assert_dead "$VICTIM" "the killed piece"
 assert_untouched vim
 assert_true "a warning came first" test "$(mg_count warn MEMGOV_UID=1001)" -ge 1
-assert_true "the warning's candidate table shows the forged name escaped" \
-  grep -qF 'x\n<0>\x1b[2J' <(mg_events warn MEMGOV_UID=1001 | jq -r .MEMGOV_CANDIDATES)
+assert_true "the records' candidate tables show the forged name escaped" \
+  grep -qF 'x\n<0>\x1b[2J' <({
+    mg_events warn MEMGOV_UID=1001
+    mg_events kill MEMGOV_UID=1001
+  } | jq -r .MEMGOV_CANDIDATES)
 pkill -KILL -u 1001 -f tmuxhog.pl || true
 wait_usage_below alice 120 30 || true
 
