@@ -30,7 +30,7 @@ policy_round() {
   # The largest is protected by oom_score_adj=-1000; protectme only by its
   # name, which holds while it stays under a quarter of the slice.
   sleeper_in alice protectme 50
-  sleeper_in alice guard 110 -1000
+  sleeper_in alice guard 180 -1000
   case $policy in
   rss)
     sleeper_in alice big 100
