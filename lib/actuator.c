@@ -122,26 +122,62 @@ static bool pid_in_cgroup(actuator *a, pid_t pid, const char *cgroup) {
         return strncmp(cg, cgroup, n) == 0 && (cg[n] == 0 || cg[n] == '/');
 }
 
-/* SIGKILL to every task of the subtree, pass after pass until it is empty:
- * for cgroups whose cgroup.kill we may not write. Forks between passes are
- * caught by the next pass; a fork bomb outrunning five passes is reported. */
+/* The uid a cgroup under user.slice/user-UID.slice belongs to. */
+static int cgroup_owner(const char *cgroup, uid_t *ret) {
+        const char *p = strstr(cgroup, "user.slice/user-");
+        unsigned u;
+        int n = 0;
+
+        if (!p || sscanf(p, "user.slice/user-%u.slice%n", &u, &n) != 1 || n == 0 ||
+            (p[n] != 0 && p[n] != '/'))
+                return -EINVAL;
+        *ret = (uid_t) u;
+        return 0;
+}
+
+/* A task the pid-by-pid fallback may signal: the slice owner's, not
+ * protected by oom_score_adj=-1000 (a child cgroup can hold one that
+ * appeared after the decision), not a kernel thread. */
+static bool may_signal(actuator *a, pid_t pid, uid_t owner) {
+        procfs_task t;
+
+        if (procfs_read_task(a->procfs_fd, pid, &t) < 0)
+                return false;
+        return !t.kernel_thread && t.oom_score_adj > -1000 && t.uid == owner;
+}
+
+/* SIGKILL to every task of the subtree that may be signalled, pass after
+ * pass until none is left: for cgroups whose cgroup.kill we may not write.
+ * Forks between passes are caught by the next pass; a fork bomb outrunning
+ * five passes is reported, and so are tasks that were spared. */
 static int kill_cgroup_by_pids(actuator *a, const char *cgroup) {
+        uid_t owner;
+        int r;
+
+        r = cgroup_owner(cgroup, &owner);
+        if (r < 0)
+                return r;
         for (int pass = 0; pass < 5; pass++) {
                 cgfs_procs procs = {};
-                int r = cgfs_collect_procs(a->cgroot_fd, cgroup, &procs);
+                size_t n_signalled = 0, n_spared = 0;
+
+                r = cgfs_collect_procs(a->cgroot_fd, cgroup, &procs);
                 if (r < 0)
                         return r;
-                if (procs.n_pids == 0) {
-                        cgfs_procs_done(&procs);
-                        return 0;
-                }
                 for (size_t i = 0; i < procs.n_pids; i++) {
                         _cleanup_close_ int pidfd = actuator_pidfd_open(procs.pids[i]);
                         if (pidfd < 0 || !pid_in_cgroup(a, procs.pids[i], cgroup))
                                 continue;
-                        (void) actuator_pidfd_signal(pidfd, SIGKILL);
+                        if (!may_signal(a, procs.pids[i], owner)) {
+                                n_spared++;
+                                continue;
+                        }
+                        if (actuator_pidfd_signal(pidfd, SIGKILL) >= 0)
+                                n_signalled++;
                 }
                 cgfs_procs_done(&procs);
+                if (n_signalled == 0)
+                        return n_spared > 0 ? -EPERM : 0;
                 usleep(10 * 1000);
         }
         return -EBUSY;

@@ -90,6 +90,7 @@ static int load_defaults_file(config_loader *l, config_set *c, const char *dir, 
                         c->defaults_sources[i] = strdup(layer.path);
                         if (!c->defaults_sources[i])
                                 return -ENOMEM;
+                        c->defaults_lines[i] = layer.lines[i];
                 }
         if (layer.mask & UC_PROTECT)
                 layer.values.protect = NULL;    /* c->defaults owns it now */
@@ -132,6 +133,87 @@ static int load_layers(config_loader *l, const char *dir, config_layer **layers,
         /* By stem, not file name: "a-b.conf" < "a.conf", but "a" < "a-b". */
         qsort(*layers, n, sizeof(config_layer), layer_cmp);
         return 0;
+}
+
+/* Where a limit of one combination of files comes from. */
+typedef struct limit_origin {
+        uint64_t value;
+        const char *path;              /* NULL: built-in default */
+        unsigned line;
+} limit_origin;
+
+static void origin_apply(limit_origin *o, const config_layer *l, uint32_t bit, uint64_t value) {
+        if (l && (l->mask & bit)) {
+                o->value = value;
+                o->path = l->path;
+                o->line = l->lines[__builtin_ctz(bit)];
+        }
+}
+
+/* MemoryHigh= above MemoryMax= means the kernel never throttles before the
+ * OOM killer, and no pressure or deadline kill can fire: an error, naming
+ * the two lines, for the defaults and for each groups.d and users.d file
+ * over them (what every member, or that user, gets). Combinations depend
+ * on group membership, which only NSS knows: config_resolve_user() clamps
+ * them and config_limits_conflict() lets the daemon and memgovctl say so.
+ * A MemoryHigh= that follows MemoryMax= (no file sets it) is 90% of it and
+ * cannot conflict. */
+typedef struct reported_pairs {
+        limit_origin pairs[64][2];
+        size_t n;
+} reported_pairs;
+
+static void check_combination(config_loader *l, const config_set *c, reported_pairs *seen, const config_layer *g,
+                              const config_layer *u) {
+        limit_origin high = { c->defaults.memory_high, c->defaults_sources[0], c->defaults_lines[0] };
+        limit_origin max = { c->defaults.memory_max, c->defaults_sources[1], c->defaults_lines[1] };
+        uint32_t mask = c->defaults_mask | (g ? g->mask : 0) | (u ? u->mask : 0);
+
+        if (!(mask & UC_MEMORY_HIGH))
+                return;
+        origin_apply(&high, g, UC_MEMORY_HIGH, g ? g->values.memory_high : 0);
+        origin_apply(&max, g, UC_MEMORY_MAX, g ? g->values.memory_max : 0);
+        origin_apply(&high, u, UC_MEMORY_HIGH, u ? u->values.memory_high : 0);
+        origin_apply(&max, u, UC_MEMORY_MAX, u ? u->values.memory_max : 0);
+        if (high.value == BYTES_INFINITY && max.value == BYTES_INFINITY)
+                return;
+        if (high.value <= max.value)
+                return;
+        /* Report each pair of lines once, at the line that set MemoryHigh=. */
+        for (size_t i = 0; i < seen->n; i++)
+                if (seen->pairs[i][0].path == high.path && seen->pairs[i][0].line == high.line &&
+                    seen->pairs[i][1].path == max.path && seen->pairs[i][1].line == max.line)
+                        return;
+        if (seen->n < ELEMENTSOF(seen->pairs)) {
+                seen->pairs[seen->n][0] = high;
+                seen->pairs[seen->n][1] = max;
+                seen->n++;
+        }
+        {
+                char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX], where[512];
+
+                if (max.path)
+                        snprintf(where, sizeof where, "%s:%u", max.path, max.line);
+                else
+                        snprintf(where, sizeof where, "the built-in default");
+                config_report(l, high.path ? high.path : c->path, high.line,
+                              "MemoryHigh=%s is above MemoryMax=%s (set by %s)%s%s%s%s: the kernel would never "
+                              "throttle before its OOM killer",
+                              high.value == BYTES_INFINITY ? "infinity" : format_bytes(h, sizeof h, high.value),
+                              format_bytes(m, sizeof m, max.value), where,
+                              g || u ? " for users in " : "", g ? g->path : "", g && u ? " and " : "",
+                              u ? u->path : "");
+        }
+}
+
+static void check_limits(config_loader *l, const config_set *c) {
+        reported_pairs seen = {};
+
+        check_combination(l, c, &seen, NULL, NULL);
+        for (size_t i = 0; i < c->n_groups; i++)
+                check_combination(l, c, &seen, &c->groups[i], NULL);
+        for (size_t j = 0; j < c->n_users; j++)
+                check_combination(l, c, &seen, NULL, &c->users[j]);
 }
 
 static void config_set_freep(config_set **c) {
@@ -177,6 +259,8 @@ int config_load(const char *path, uint64_t physmem, config_error_fn on_error, vo
         }
         if (r < 0)
                 return r;
+        if (l.n_errors == 0)
+                check_limits(&l, c);
         if (l.n_errors > 0)
                 return -EINVAL;
         *ret = TAKE_PTR(c);

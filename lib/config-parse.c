@@ -326,8 +326,10 @@ static int handle_key(void *user, const char *section, const char *name, const c
                 ctx->r = r;
                 return 0;
         }
-        if (r >= 0)
+        if (r >= 0 && k->mask) {
                 ctx->layer->mask |= k->mask;
+                ctx->layer->lines[__builtin_ctz(k->mask)] = ctx->line;
+        }
         return 1;
 }
 

@@ -207,3 +207,8 @@ void user_config_done(user_config *uc) {
         strv_free(uc->protect);
         uc->protect = NULL;
 }
+
+bool config_limits_conflict(const user_config *uc) {
+        assert(uc);
+        return uc->memory_max != BYTES_INFINITY && uc->memory_high > uc->memory_max;
+}

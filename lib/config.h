@@ -83,6 +83,7 @@ typedef struct config_layer {
         char *name;                    /* group name, user name or uid (file stem) */
         char *path;
         uint32_t mask;                 /* UC_* set by this file */
+        unsigned lines[_UC_COUNT];     /* per UC_* bit: the line that set it */
         user_config values;
 } config_layer;
 
@@ -107,6 +108,7 @@ typedef struct config_set {
         user_config defaults;          /* main file + memgov.conf.d, over built-in defaults */
         uint32_t defaults_mask;        /* UC_* that the main file or memgov.conf.d set */
         char *defaults_sources[_UC_COUNT];  /* per UC_* bit: the file that set it, NULL = built-in */
+        unsigned defaults_lines[_UC_COUNT]; /* and the line */
         config_layer *groups;          /* groups.d/ drop-ins, sorted by name */
         size_t n_groups;
         config_layer *users;           /* users.d/ drop-ins, sorted by name */
@@ -144,6 +146,12 @@ void config_resolve_user(const config_set *c, uid_t uid, const char *user,
 #define CONFIG_SOURCE_DERIVED "(90% of MemoryMax=)"
 void config_resolve_user_sources(const config_set *c, uid_t uid, const char *user, char *const *groups,
                                  user_config *ret, const char *ret_sources[_UC_COUNT]);
+
+/* MemoryHigh= above a finite MemoryMax=: the kernel would never throttle
+ * before its OOM killer. config_load() rejects what the defaults or one
+ * drop-in alone set; a combination of groups.d files can still produce it
+ * for some user, and the daemon clamps MemoryHigh= to MemoryMax= then. */
+bool config_limits_conflict(const user_config *uc);
 
 /* The config key of a UC_* bit, e.g. "MemoryHigh". */
 const char *config_key_name(uint32_t uc_bit);

@@ -14,14 +14,24 @@ static const char *const protect_names[_PROTECT_MAX] = {
         [PROTECT_OOM_SCORE_ADJ] = "oom_score_adj=-1000",
         [PROTECT_KERNEL_THREAD] = "kernel thread",
         [PROTECT_EXITING]       = "exiting",
-        [PROTECT_NAME]          = "Protect=",
+        [PROTECT_OTHER_UID]     = "another user's",
         [PROTECT_SELF]          = "memgovd",
         [PROTECT_OUTSIDE]       = "outside user.slice",
         [PROTECT_LOGIN_CHAIN]   = "login chain",
 };
 
+static const char *const soft_names[_SOFT_MAX] = {
+        [SOFT_NONE]         = "",
+        [SOFT_PROTECT_NAME] = "soft: Protect=",
+        [SOFT_LOGIN_NAME]   = "soft: login name",
+};
+
 const char *policy_protect_to_string(policy_protect p) {
         return p >= 0 && p < _PROTECT_MAX ? protect_names[p] : "?";
+}
+
+const char *policy_soft_to_string(policy_soft p) {
+        return p >= 0 && p < _SOFT_MAX ? soft_names[p] : "?";
 }
 uint64_t policy_task_footprint(const procfs_task *t) {
         return t->rss_bytes + t->swap_bytes;
@@ -48,7 +58,7 @@ int64_t policy_badness(const procfs_task *t, uint64_t totalpages) {
         return points + adj;
 }
 
-static bool cgroup_is_under(const char *cgroup, const char *parent) {
+bool policy_cgroup_within(const char *cgroup, const char *parent) {
         size_t n = strlen(parent);
 
         return n == 0 || strcmp(cgroup, parent) == 0 || cgfs_path_is_below(cgroup, parent);
@@ -107,26 +117,65 @@ static bool cgroup_is_session_scope(const char *cg) {
         return strncmp(base, "session-", 8) == 0 && n > 14 && strcmp(base + n - 6, ".scope") == 0;
 }
 
-static bool is_login_chain(const slice_snapshot *s, const pid_index *idx, const procfs_task *t, const char *cg) {
+static usec_t history_now(const policy_history *h);
+
+static bool pid_in(const pid_t *pids, size_t n, pid_t pid) {
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] == pid)
+                        return true;
+        return false;
+}
+
+/* A name that asks for soft protection: the user chose it (prctl, exec,
+ * argv[0]), so it is a hint, never a fact. */
+static policy_soft soft_by_name(const slice_snapshot *s, const user_config *uc, const pid_index *idx,
+                                const procfs_task *t, const char *cg) {
         const policy_task *parent;
 
-        /* Only a session leader in a login session: systemd makes every
-         * service's main process a session leader too (setsid), and those
-         * are the user's jobs, not their login. */
-        if (t->pid == t->sid && cgroup_is_session_scope(cg))
-                return true;
-        if (t->uid != s->uid)
-                return true;
+        if (strv_fnmatch(uc->protect, t->comm))
+                return SOFT_PROTECT_NAME;
         if (comm_is_login_program(t->comm) || comm_is_multiplexer(t->comm))
-                return true;
+                return SOFT_LOGIN_NAME;
         /* The user's service manager: "systemd --user" in user@UID.service. */
         if (strcmp(t->comm, "systemd") == 0)
-                return true;
-        /* The login shell: the child of sshd, login, su or runuser. */
+                return SOFT_LOGIN_NAME;
+        /* A session leader in a session scope: anyone can setsid(). */
+        if (t->pid == t->sid && cgroup_is_session_scope(cg))
+                return SOFT_LOGIN_NAME;
+        /* A shell under a process named like sshd, login, su or runuser. */
         parent = find_task(s, idx, t->ppid);
         if (parent && comm_is_login_program(parent->task.comm))
-                return true;
-        return false;
+                return SOFT_LOGIN_NAME;
+        return SOFT_NONE;
+}
+
+/* Growth that voids soft protection: more than a sixteenth of the slice,
+ * and at least this much. */
+#define POLICY_SOFT_GROWTH_MIN (16ULL << 20)
+
+/* Soft protection holds only for a task that stays small and stable. The
+ * share of each task and of the name-protected tasks together is checked,
+ * so splitting a hog into many processes named "tmux: server" does not
+ * help; growth is checked where observations exist (Policy=growth). */
+static policy_soft soft_classify(const slice_snapshot *s, const user_config *uc, size_t index,
+                                 const pid_index *idx, uint64_t usage, uint64_t soft_total) {
+        const procfs_task *t = &s->tasks[index].task;
+        const char *cg = s->tasks[index].cgroup ? s->tasks[index].cgroup : s->cgroup;
+        policy_soft soft = soft_by_name(s, uc, idx, t, cg);
+        uint64_t footprint = policy_task_footprint(t);
+
+        if (soft == SOFT_NONE)
+                return SOFT_NONE;
+        if (footprint > usage / 4 || soft_total > usage / 4)
+                return SOFT_NONE;
+        if (s->history && s->history->n > 0) {
+                int64_t grew = policy_growth(s, index, history_now(s->history));
+                uint64_t limit = usage / 16 > POLICY_SOFT_GROWTH_MIN ? usage / 16 : POLICY_SOFT_GROWTH_MIN;
+
+                if (grew > 0 && (uint64_t) grew > limit)
+                        return SOFT_NONE;
+        }
+        return soft;
 }
 
 uint64_t policy_slice_usage(const slice_snapshot *s) {
@@ -161,16 +210,44 @@ static policy_protect classify(const slice_snapshot *s, const user_config *uc, s
                 return PROTECT_OOM_SCORE_ADJ;
         if (s->self_pid > 0 && t->pid == s->self_pid)
                 return PROTECT_SELF;
-        if (!cg || !cgroup_is_under(cg, "user.slice") || strcmp(cg, "user.slice") == 0)
+        if (!cg || !policy_cgroup_within(cg, "user.slice") || strcmp(cg, "user.slice") == 0)
                 return PROTECT_OUTSIDE;
-        if (s->cgroup && !cgroup_is_under(cg, s->cgroup))
+        if (s->cgroup && !policy_cgroup_within(cg, s->cgroup))
                 return PROTECT_OUTSIDE;
-        if (strv_fnmatch(uc->protect, t->comm))
-                return PROTECT_NAME;
-        /* The login chain is spared unless it is itself the hog. */
-        if (policy_task_footprint(t) * 2 <= usage && is_login_chain(s, idx, t, cg))
+        /* Another user's process (sudo, su, a setuid helper), but not the
+         * user's own rootless containers. */
+        if (t->uid != s->uid && !subuid_contains(s->subuids, s->n_subuids, t->uid))
+                return PROTECT_OTHER_UID;
+        /* logind's session leader, and the login shell it started unless the
+         * user made that the hog (exec in place of the shell). */
+        if (pid_in(s->session_leaders, s->n_session_leaders, t->pid))
                 return PROTECT_LOGIN_CHAIN;
+        if (pid_in(s->session_leaders, s->n_session_leaders, t->ppid) && policy_task_footprint(t) * 2 <= usage)
+                return PROTECT_LOGIN_CHAIN;
+        (void) idx;
+        (void) uc;
         return PROTECT_NONE;
+}
+
+/* What the tasks that ask for soft protection by name hold together. */
+static uint64_t soft_named_total(const slice_snapshot *s, const user_config *uc, const pid_index *idx) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < s->n_tasks; i++) {
+                const procfs_task *t = &s->tasks[i].task;
+                const char *cg = s->tasks[i].cgroup ? s->tasks[i].cgroup : s->cgroup;
+
+                if (!t->kernel_thread && soft_by_name(s, uc, idx, t, cg) != SOFT_NONE)
+                        sum += policy_task_footprint(t);
+        }
+        return sum;
+}
+
+policy_soft policy_classify_soft(const slice_snapshot *s, const user_config *uc, size_t index) {
+        uint64_t usage = policy_slice_usage(s);
+
+        assert(index < s->n_tasks);
+        return soft_classify(s, uc, index, NULL, usage, soft_named_total(s, uc, NULL));
 }
 
 policy_protect policy_classify(const slice_snapshot *s, const user_config *uc, size_t index) {
@@ -248,9 +325,12 @@ static int cmp_candidates(const void *a, const void *b, void *userdata) {
         const procfs_task *tx = &s->tasks[x->index].task;
         const procfs_task *ty = &s->tasks[y->index].task;
         bool px = x->protect != PROTECT_NONE, py = y->protect != PROTECT_NONE;
+        bool sx = x->soft != SOFT_NONE, sy = y->soft != SOFT_NONE;
 
         if (px != py)
                 return px ? 1 : -1;
+        if (sx != sy)
+                return sx ? 1 : -1;
         if (x->score != y->score)
                 return x->score > y->score ? -1 : 1;
         if (x->tiebreak != y->tiebreak)
@@ -265,7 +345,7 @@ static int cmp_candidates(const void *a, const void *b, void *userdata) {
 
 void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kind, policy_candidate *ret) {
         _cleanup_free_ pid_index *idx = NULL;
-        uint64_t totalpages, usage;
+        uint64_t totalpages, usage, soft_total;
 
         assert(s);
         assert(uc);
@@ -280,11 +360,14 @@ void policy_rank(const slice_snapshot *s, const user_config *uc, policy_kind kin
                         idx[i] = (pid_index) { .pid = s->tasks[i].task.pid, .index = i };
                 qsort(idx, s->n_tasks, sizeof *idx, cmp_pid_index);
         }
+        soft_total = soft_named_total(s, uc, idx);
         for (size_t i = 0; i < s->n_tasks; i++) {
                 ret[i] = (policy_candidate) {
                         .index = i,
                         .protect = classify(s, uc, i, idx, usage),
                 };
+                if (ret[i].protect == PROTECT_NONE)
+                        ret[i].soft = soft_classify(s, uc, i, idx, usage, soft_total);
                 score_of(s, i, kind, totalpages, &ret[i]);
         }
         qsort_r(ret, s->n_tasks, sizeof *ret, cmp_candidates, (void *) s);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "policy.h"
 
 static const char *const reason_names[_KILL_REASON_MAX] = {
@@ -164,17 +165,21 @@ static const char *task_cgroup(const slice_snapshot *s, size_t i) {
         return s->tasks[i].cgroup ? s->tasks[i].cgroup : s->cgroup;
 }
 
-/* A cgroup kill would take the login chain or a protected task with it:
- * then a process kill is the right tool. */
-static bool cgroup_holds_protected(const slice_snapshot *s, const user_config *uc, const char *cgroup) {
+/* A cgroup kill takes the whole subtree (cgroup.kill): if anything in it is
+ * protected, or soft-protected (the login shell, a tmux server that stayed
+ * small; SOFT: by task index, may be NULL), a process kill is the right tool. */
+static bool cgroup_holds_protected(const slice_snapshot *s, const user_config *uc, const char *cgroup,
+                                   const bool *soft) {
         for (size_t i = 0; i < s->n_tasks; i++) {
                 const char *cg = task_cgroup(s, i);
                 policy_protect p;
 
-                if (!cg || strcmp(cg, cgroup) != 0)
+                if (!cg || !policy_cgroup_within(cg, cgroup))
                         continue;
                 p = policy_classify(s, uc, i);
                 if (p != PROTECT_NONE && p != PROTECT_EXITING)
+                        return true;
+                if (p == PROTECT_NONE && soft && soft[i])
                         return true;
         }
         return false;
@@ -185,7 +190,7 @@ static uint64_t cgroup_rss(const slice_snapshot *s, const char *cgroup) {
 
         for (size_t i = 0; i < s->n_tasks; i++) {
                 const char *cg = task_cgroup(s, i);
-                if (cg && strcmp(cg, cgroup) == 0)
+                if (cg && policy_cgroup_within(cg, cgroup))
                         sum += s->tasks[i].task.rss_bytes;
         }
         return sum;
@@ -220,7 +225,7 @@ static uint64_t kill_need(const slice_snapshot *s, const user_config *uc, const 
 }
 
 static bool add_victim(const slice_snapshot *s, const user_config *uc, const policy_candidate *c,
-                       policy_decision *ret) {
+                       const bool *soft, policy_decision *ret) {
         policy_victim *v = &ret->victims[ret->n_victims];
         const policy_task *t = &s->tasks[c->index];
         const char *cg = task_cgroup(s, c->index);
@@ -233,7 +238,7 @@ static bool add_victim(const slice_snapshot *s, const user_config *uc, const pol
 
         *v = (policy_victim) { .index = c->index, .score = c->score, .frees = t->task.rss_bytes };
         if (uc->kill_scope == KILL_SCOPE_CGROUP && t->cgroup && strcmp(t->cgroup, s->cgroup) != 0 &&
-            !cgroup_holds_protected(s, uc, t->cgroup)) {
+            !cgroup_holds_protected(s, uc, t->cgroup, soft)) {
                 v->cgroup = t->cgroup;
                 v->frees = cgroup_rss(s, t->cgroup);
         }
@@ -247,10 +252,12 @@ static bool add_victim(const slice_snapshot *s, const user_config *uc, const pol
  * unless the first is too small, as in a swarm of build workers. */
 static int choose_victims(const slice_snapshot *s, const user_config *uc, policy_decision *ret) {
         _cleanup_free_ policy_candidate *ranked = NULL;
+        _cleanup_free_ bool *soft = NULL;
 
         /* Bounded by the slice's task count; the caller holds the snapshot anyway. */
         ranked = calloc(s->n_tasks, sizeof *ranked);
-        if (!ranked) {
+        soft = calloc(s->n_tasks ? s->n_tasks : 1, sizeof *soft);
+        if (!ranked || !soft) {
                 /* Without memory to rank, fall back to the largest unprotected RSS. */
                 policy_candidate best = { .index = SIZE_MAX };
                 for (size_t i = 0; i < s->n_tasks; i++)
@@ -259,18 +266,25 @@ static int choose_victims(const slice_snapshot *s, const user_config *uc, policy
                                 best = (policy_candidate) { .index = i, .score = (int64_t) s->tasks[i].task.rss_bytes };
                 if (best.index == SIZE_MAX)
                         return -ESRCH;
-                (void) add_victim(s, uc, &best, ret);
+                (void) add_victim(s, uc, &best, NULL, ret);
                 return 0;
         }
         policy_rank(s, uc, uc->policy, ranked);
+        for (size_t i = 0; i < s->n_tasks; i++)
+                soft[ranked[i].index] = ranked[i].soft != SOFT_NONE;
         for (size_t i = 0; i < s->n_tasks; i++) {
                 if (ranked[i].protect != PROTECT_NONE)
                         break;   /* protected tasks are ranked last */
+                /* Soft-protected tasks come after the rest: one of them is
+                 * chosen only when nothing else is left, and never to make
+                 * up a round. */
+                if (ranked[i].soft != SOFT_NONE && ret->n_victims > 0)
+                        break;
                 if (ret->n_victims > 0 && ret->frees >= ret->need)
                         break;
                 if (ret->n_victims == POLICY_MAX_VICTIMS || ret->n_pids == POLICY_MAX_VICTIM_PIDS)
                         break;
-                (void) add_victim(s, uc, &ranked[i], ret);
+                (void) add_victim(s, uc, &ranked[i], soft, ret);
         }
         return ret->n_victims > 0 ? 0 : -ESRCH;
 }
@@ -290,10 +304,21 @@ static const char *reason_why(kill_reason reason) {
         }
 }
 
+/* How long a task that is exiting may hold the decision back: its memory
+ * should come back within a grace; one stuck in exit (D state, a huge
+ * munmap, a user's trick) must not shield the slice for ever. */
+#define POLICY_STAND_DOWN_MIN_USEC (5 * USEC_PER_SEC)
+
+static usec_t stand_down_limit(const user_config *uc) {
+        usec_t twice = uc->kill_grace > USEC_INFINITY / 2 ? USEC_INFINITY : 2 * uc->kill_grace;
+
+        return twice > POLICY_STAND_DOWN_MIN_USEC ? twice : POLICY_STAND_DOWN_MIN_USEC;
+}
+
 static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_reason reason, usec_t now,
-                        const slice_state *state, policy_decision *ret) {
+                        slice_state *state, policy_decision *ret) {
         const procfs_task *dying, *v;
-        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "";
+        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "", comm[ESCAPE_COMM_MAX];
 
         ret->reason = reason;
         if (state->last_kill > 0 && now - state->last_kill < uc->cooldown) {
@@ -310,12 +335,17 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 return;
         }
         dying = find_dying(s);
-        if (dying) {
+        if (dying && (state->dying_pid != dying->pid || state->dying_start_time != dying->start_time)) {
+                state->dying_pid = dying->pid;
+                state->dying_start_time = dying->start_time;
+                state->dying_since = now;
+        }
+        if (dying && now - state->dying_since < stand_down_limit(uc)) {
                 ret->stand_down = true;
                 ret->dying_pid = dying->pid;
                 snprintf(ret->reason_text, sizeof ret->reason_text,
                          "%s: pid %d (%s) is already exiting; waiting for its memory",
-                         kill_reason_to_string(reason), (int) dying->pid, dying->comm);
+                         kill_reason_to_string(reason), (int) dying->pid, escape_text(dying->comm, comm, sizeof comm));
                 return;
         }
         if (s->n_tasks == 0) {
@@ -345,9 +375,11 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                 snprintf(more, sizeof more, " and %zu more, freeing %s", ret->n_victims - 1,
                          format_bytes(frees, sizeof frees, ret->frees));
         format_usage(&ret->usage, usage, sizeof usage);
+        /* The reason is logged and sent as it is: the comm, which the user
+         * chose, goes in escaped. */
         snprintf(ret->reason_text, sizeof ret->reason_text, "%s (%s): %s '%s' (pid %d, rss %s, %s score %" PRId64 ")%s%s",
                  reason_why(reason), usage, ret->action == DECISION_KILL_CGROUP ? "killing the cgroup of" : "killing",
-                 v->comm, (int) v->pid, format_bytes(rss, sizeof rss, v->rss_bytes),
+                 escape_text(v->comm, comm, sizeof comm), (int) v->pid, format_bytes(rss, sizeof rss, v->rss_bytes),
                  policy_kind_to_string(uc->policy), ret->score, more,
                  uc->kill_scope == KILL_SCOPE_CGROUP && ret->action == DECISION_KILL
                          ? " (process scope: its cgroup holds protected tasks)" : "");
@@ -455,7 +487,7 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
 }
 
 void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
-                            const slice_state *state, usec_t now, policy_decision *ret) {
+                            slice_state *state, usec_t now, policy_decision *ret) {
         char why_process[POLICY_REASON_MAX];
 
         assert(s);

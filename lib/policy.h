@@ -70,6 +70,11 @@ typedef struct slice_state {
         memstat_progress progress;     /* the verdict over the last interval */
         bool file_thrashing;           /* the cache refaulted into the working set over that interval */
         usec_t last_kill;              /* 0 = never */
+        /* The exiting task the policy stands down for, and since when: the
+         * wait has a limit (POLICY_STAND_DOWN_MIN_USEC, 2 x KillGrace=). */
+        pid_t dying_pid;
+        uint64_t dying_start_time;
+        usec_t dying_since;
         uint32_t warned;               /* bit i: warn level i has been warned and not re-armed */
         usec_t last_warn[CONFIG_MAX_WARN];
 } slice_state;
@@ -136,7 +141,7 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
  * they free WHY->need; WHY->why leads the reason text. Cooldown= and a
  * task already exiting hold it back as for any kill. */
 void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
-                            const slice_state *state, usec_t now, policy_decision *ret);
+                            slice_state *state, usec_t now, policy_decision *ret);
 
 /* At its budget: at MemoryHigh (within 1/64 of it), or, without
  * MemoryHigh, past the last warning level of MemoryMax. Counts all of

@@ -60,24 +60,32 @@ char **ctl_user_groups(const char *user) {
         _cleanup_free_ gid_t *gids = NULL;
         char **groups = NULL;
         struct passwd *pw;
-        int n = 64;
+        size_t n;
+        int r;
 
         if (!user || !(pw = getpwnam(user)))
                 return NULL;
-        gids = malloc(sizeof(gid_t) * (size_t) n);
-        if (!gids)
+        r = nss_getgrouplist(&nss_libc, user, pw->pw_gid, &gids, &n);
+        if (r < 0) {
+                fprintf(stderr, "memgovctl: warning: cannot list the groups of %s (%s); groups.d is not applied\n",
+                        user, strerror(-r));
                 return NULL;
-        if (getgrouplist(user, pw->pw_gid, gids, &n) < 0) {
-                gid_t *more = realloc(gids, sizeof(gid_t) * (size_t) n);
-                if (!more)
-                        return NULL;
-                gids = more;
-                if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
-                        return NULL;
         }
-        for (int i = 0; i < n; i++) {
-                struct group *g = getgrgid(gids[i]);
-                if (g && strv_extend(&groups, g->gr_name) < 0)
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *buf = NULL;
+                struct group g;
+
+                /* A group too big for a fixed buffer (1,000+ members) used to
+                 * be skipped without a word, and its groups.d file with it. */
+                r = nss_getgrgid(&nss_libc, gids[i], &g, &buf);
+                if (r == -ENOENT)       /* a gid without a name has no groups.d file */
+                        continue;
+                if (r < 0) {
+                        fprintf(stderr, "memgovctl: warning: cannot look up group %u of %s (%s); its groups.d file is not applied\n",
+                                (unsigned) gids[i], user, strerror(-r));
+                        continue;
+                }
+                if (strv_extend(&groups, g.gr_name) < 0)
                         break;
         }
         return groups;
@@ -166,15 +174,6 @@ int ctl_print_json(struct json_object *o) {
         if (puts(text) < 0 || fflush(stdout) != 0)
                 return -EIO;
         return 0;
-}
-
-const char *ctl_printable(const char *s, char *buf, size_t size) {
-        size_t j = 0;
-
-        for (const char *p = s; *p && j + 1 < size; p++)
-                buf[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
-        buf[j] = 0;
-        return buf;
 }
 
 int ctl_one_target(int argc, char **argv, void (*help)(FILE *f), const char **ret_target) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "snapshot.h"
 
 #define EXPLAIN_TOP 5
@@ -168,7 +169,7 @@ static void print_memory(const snapshot *s, const user_config *uc) {
 
 static void print_victims(const snapshot *s, const user_config *uc) {
         _cleanup_free_ policy_candidate *ranked = NULL;
-        size_t shown = 0, protected = 0;
+        size_t shown = 0, protected = 0, soft = 0;
 
         printf("\nIf memgovd had to act now (Policy=%s, KillScope=%s):\n", policy_kind_to_string(uc->policy),
                kill_scope_to_string(uc->kill_scope));
@@ -189,40 +190,56 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 puts("  nothing: every task is protected");
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const policy_task *t = &s->slice.tasks[ranked[i].index];
-                char rss[FORMAT_BYTES_MAX], comm[4 * PROCFS_COMM_MAX];
+                char rss[FORMAT_BYTES_MAX], comm[ESCAPE_COMM_MAX];
+                _cleanup_free_ char *cgroup = NULL;
 
                 if (ranked[i].protect != PROTECT_NONE) {
                         protected++;
                         continue;
                 }
+                if (ranked[i].soft != SOFT_NONE)
+                        soft++;
                 if (shown++ == EXPLAIN_TOP)
                         continue;
+                /* The user names the cgroups inside their user@UID.service. */
+                cgroup = escape_dup(t->cgroup ? t->cgroup : s->slice.cgroup, ESCAPE_TEXT);
                 if (uc->policy == POLICY_GROWTH) {
                         char grown[FORMAT_BYTES_MAX];
                         int64_t g = ranked[i].score;
 
                         printf("  %s pid %d (%s), rss %s, grew %s%s (badness %" PRId64 "), in /%s\n",
                                shown == 1 ? "victim:   " : "then:     ", (int) t->task.pid,
-                               ctl_printable(t->task.comm, comm, sizeof comm),
+                               escape_text(t->task.comm, comm, sizeof comm),
                                format_bytes(rss, sizeof rss, t->task.rss_bytes), g < 0 ? "-" : "",
                                format_bytes(grown, sizeof grown, g < 0 ? (uint64_t) -g : (uint64_t) g),
-                               ranked[i].tiebreak, t->cgroup ? t->cgroup : s->slice.cgroup);
+                               ranked[i].tiebreak, cgroup ?: "?");
                         continue;
                 }
-                printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s\n", shown == 1 ? "victim:   " : "then:     ",
-                       (int) t->task.pid, ctl_printable(t->task.comm, comm, sizeof comm),
+                printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s%s%s%s\n",
+                       shown == 1 ? "victim:   " : "then:     ",
+                       (int) t->task.pid, escape_text(t->task.comm, comm, sizeof comm),
                        format_bytes(rss, sizeof rss, t->task.rss_bytes),
-                       ranked[i].score, t->cgroup ? t->cgroup : s->slice.cgroup);
+                       ranked[i].score, cgroup ?: "?", ranked[i].soft != SOFT_NONE ? " [" : "",
+                       policy_soft_to_string(ranked[i].soft), ranked[i].soft != SOFT_NONE ? "]" : "");
         }
+        if (soft > 0 || protected > 0)
+                fputs("  Never chosen: oom_score_adj=-1000, kernel threads, memgovd, another user's processes (the\n"
+                      "  user's own /etc/subuid ranges count as theirs) and logind's session leader with its child,\n"
+                      "  the login shell (memgovd asks logind; this view cannot, and shows the shell as soft).\n"
+                      "  A name (Protect=, sshd, login, su, tmux, screen, systemd --user, a setsid session leader)\n"
+                      "  is soft protection: the task is ranked after the others, and only while it holds at most a\n"
+                      "  quarter of the slice, the name-protected tasks together hold at most a quarter, and it did\n"
+                      "  not grow as the slice neared its budget. Otherwise it is ranked like any other task.\n",
+                      stdout);
         if (protected == 0)
                 return;
         puts("  never chosen:");
         for (size_t i = 0; i < s->slice.n_tasks; i++)
                 if (ranked[i].protect != PROTECT_NONE) {
                         const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
-                        char comm[4 * PROCFS_COMM_MAX];
+                        char comm[ESCAPE_COMM_MAX];
 
-                        printf("    pid %d (%s): %s\n", (int) t->pid, ctl_printable(t->comm, comm, sizeof comm),
+                        printf("    pid %d (%s): %s\n", (int) t->pid, escape_text(t->comm, comm, sizeof comm),
                                policy_protect_to_string(ranked[i].protect));
                 }
 }
@@ -232,6 +249,7 @@ int ctl_explain(int argc, char **argv) {
         _cleanup_free_ char *user = NULL;
         _cleanup_strv_free_ char **groups = NULL;
         _cleanup_(snapshot_done) snapshot s = {};
+        _cleanup_free_ subuid_range *subuids = NULL;
         const char *sources[_UC_COUNT] = {};
         config_set *config = NULL;
         procfs_meminfo mi = {};
@@ -253,9 +271,15 @@ int ctl_explain(int argc, char **argv) {
         ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, sources);
 
         groups = ctl_user_groups(user);
-        printf("%s (uid %d)", user ? user : "?", uid == (uid_t) -1 ? -1 : (int) uid);
-        for (char **g = groups; g && *g; g++)
-                printf("%s%s", g == groups ? ", groups: " : " ", *g);
+        {
+                char name[256];
+
+                /* Names from NSS are not guaranteed printable. */
+                printf("%s (uid %d)", user ? escape_text(user, name, sizeof name) : "?",
+                       uid == (uid_t) -1 ? -1 : (int) uid);
+                for (char **g = groups; g && *g; g++)
+                        printf("%s%s", g == groups ? ", groups: " : " ", escape_text(*g, name, sizeof name));
+        }
         printf("\nslice /%s, config %s\n\n", cgroup, args.sources.config);
         print_config(&uc, sources);
 
@@ -264,6 +288,13 @@ int ctl_explain(int argc, char **argv) {
                 printf("\nNow: cannot read /%s: %s\n", cgroup,
                        r == -ENOENT ? "no such cgroup (the user is not logged in)" : strerror(-r));
         else {
+                size_t n_subuids = 0;
+
+                /* As memgovd ranks: the user's subordinate uids are theirs. */
+                if (subuid_read(AT_FDCWD, "/etc/subuid", user, uid, &subuids, &n_subuids) >= 0) {
+                        s.slice.subuids = subuids;
+                        s.slice.n_subuids = n_subuids;
+                }
                 print_memory(&s, &uc);
                 print_victims(&s, &uc);
         }

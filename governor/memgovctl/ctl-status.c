@@ -15,6 +15,7 @@
 
 #include "cgfs.h"
 #include "ctl.h"
+#include "escape.h"
 #include "memgov-config.h"
 #include "util.h"
 
@@ -133,7 +134,7 @@ static void print_table(json_object *root, int pid, bool running) {
                 double psi10 = has_number(u, "psi_some_avg10_live") ? get_double(u, "psi_some_avg10_live")
                                                                      : get_double(u, "psi_some_avg10");
 
-                ctl_printable(get_str(u, "user", "?"), name, sizeof name);
+                escape_text(get_str(u, "user", "?"), name, sizeof name);
                 format_bytes(usage, sizeof usage, live != BYTES_INFINITY ? live : get_u64(u, "usage"));
                 /* As memgovd last split it: only it knows the swap and thrashing verdicts. */
                 if (has_number(u, "cache_bytes"))
@@ -153,7 +154,7 @@ static void print_table(json_object *root, int pid, bool running) {
                         char comm[64];
 
                         snprintf(victim, sizeof victim, "%" PRIu64 " (%s) %s", victim_pid,
-                                 ctl_printable(get_str(u, "last_victim_comm", "?"), comm, sizeof comm), ago);
+                                 escape_text(get_str(u, "last_victim_comm", "?"), comm, sizeof comm), ago);
                 } else
                         snprintf(victim, sizeof victim, "-");
 
@@ -209,6 +210,12 @@ int ctl_status(int argc, char **argv) {
         if (r == -ENOENT) {
                 fprintf(stderr, "memgovd is not running (no %s).\n", path);
                 return 3;
+        }
+        if (r == -EACCES) {
+                /* Not world-readable: it names other users' killed processes. */
+                fprintf(stderr, "memgovctl status: %s is readable by root only: run memgovctl status as root.\n",
+                        path);
+                return 1;
         }
         if (r < 0) {
                 fprintf(stderr, "memgovctl status: cannot read %s: %s\n", path, strerror(-r));

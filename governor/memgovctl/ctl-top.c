@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "escape.h"
 #include "snapshot.h"
 
 typedef struct top_args {
@@ -42,8 +43,9 @@ static const char *user_name(name_cache *c, uid_t uid) {
                 return "?";
         pw = getpwuid(uid);
         c->uid[c->n] = uid;
+        /* Escaped once here, for the table and the JSON alike. */
         if (pw)
-                snprintf(c->name[c->n], sizeof c->name[c->n], "%s", pw->pw_name);
+                escape_text(pw->pw_name, c->name[c->n], sizeof c->name[c->n]);
         else
                 snprintf(c->name[c->n], sizeof c->name[c->n], "%u", (unsigned) uid);
         return c->name[c->n++];
@@ -155,11 +157,12 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const policy_candidate *c = &tj->ranked[i];
                 const procfs_task *t = &s->slice.tasks[c->index].task;
+                char comm[ESCAPE_COMM_MAX];
                 const char *text;
                 size_t len;
 
                 if (json_object_set_int(tj->pid, t->pid) != 1 ||
-                    json_object_set_string(tj->comm, t->comm) != 1 ||
+                    json_object_set_string(tj->comm, escape_json(t->comm, comm, sizeof comm)) != 1 ||
                     json_object_set_uint64(tj->uid, t->uid) != 1 ||
                     json_object_set_string(tj->user, user_name(tj->names, t->uid)) != 1 ||
                     json_object_set_int64(tj->score, c->score) != 1 ||
@@ -169,7 +172,8 @@ static int tasks_to_json(json_object *array, struct printbuf *pb, int level, int
                     json_object_set_uint64(tj->cpu_ms, t->cpu_usec / 1000) != 1 ||
                     json_object_set_int(tj->adj, t->oom_score_adj) != 1 ||
                     json_object_set_boolean(tj->protected, c->protect != PROTECT_NONE) != 1 ||
-                    json_object_set_string(tj->reason, policy_protect_to_string(c->protect)) != 1)
+                    json_object_set_string(tj->reason, c->protect != PROTECT_NONE ? policy_protect_to_string(c->protect)
+                                                                                   : policy_soft_to_string(c->soft)) != 1)
                         return -1;
                 text = json_object_to_json_string_length(tj->object, flags, &len);
                 if (!text || len > INT_MAX)
@@ -190,7 +194,11 @@ static int print_json(const snapshot *s, const policy_candidate *ranked, policy_
                 json_object_put(tasks);
                 return -ENOMEM;
         }
-        json_object_object_add(root, "cgroup", json_object_new_string(s->slice.cgroup[0] ? s->slice.cgroup : "/"));
+        {
+                _cleanup_free_ char *cgroup = escape_dup(s->slice.cgroup[0] ? s->slice.cgroup : "/", ESCAPE_JSON);
+
+                json_object_object_add(root, "cgroup", cgroup ? json_object_new_string(cgroup) : NULL);
+        }
         json_object_object_add(root, "policy", json_object_new_string(policy_kind_to_string(kind)));
         json_object_object_add(root, "tasks", tasks);
         r = task_json_init(&tj);
@@ -221,9 +229,14 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
                         name_cache *names) {
         char usage[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX];
 
-        printf("/%s", s->slice.cgroup);
-        if (user)
-                printf(" (%s)", user);
+        {
+                _cleanup_free_ char *cgroup = escape_dup(s->slice.cgroup, ESCAPE_TEXT);
+                char name[256];
+
+                printf("/%s", cgroup ?: "?");
+                if (user)
+                        printf(" (%s)", escape_text(user, name, sizeof name));
+        }
         printf(": policy %s, %zu tasks", policy_kind_to_string(kind), s->slice.n_tasks);
         if (s->has_memory)
                 printf(", usage %s of MemoryMax %s", format_bytes(usage, sizeof usage, s->slice.memory.current),
@@ -237,15 +250,16 @@ static void print_table(const snapshot *s, const policy_candidate *ranked, polic
         for (size_t i = 0; i < s->slice.n_tasks; i++) {
                 const procfs_task *t = &s->slice.tasks[ranked[i].index].task;
                 char score[32], rss[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], cpu[FORMAT_USEC_MAX];
-                char comm[4 * PROCFS_COMM_MAX];
+                char comm[ESCAPE_COMM_MAX];
 
-                ctl_printable(t->comm, comm, sizeof comm);
+                escape_text(t->comm, comm, sizeof comm);
                 format_score(score, sizeof score, kind, ranked[i].score);
                 printf("%8d %-10.10s %-16s %10s %8s %8s %9s %5d  %s\n", (int) t->pid, user_name(names, t->uid), comm,
                        score, format_bytes(rss, sizeof rss, t->rss_bytes),
                        format_bytes(swap, sizeof swap, t->swap_bytes),
                        format_usec(cpu, sizeof cpu, t->cpu_usec), t->oom_score_adj,
-                       ranked[i].protect == PROTECT_NONE ? "" : policy_protect_to_string(ranked[i].protect));
+                       ranked[i].protect == PROTECT_NONE ? policy_soft_to_string(ranked[i].soft)
+                                                         : policy_protect_to_string(ranked[i].protect));
         }
 }
 
@@ -254,6 +268,7 @@ int ctl_top(int argc, char **argv) {
         _cleanup_free_ policy_candidate *ranked = NULL;
         _cleanup_free_ char *user = NULL;
         _cleanup_(snapshot_done) snapshot s = {};
+        _cleanup_free_ subuid_range *subuids = NULL;
         config_set *config = NULL;
         user_config uc = {};
         procfs_meminfo mi = {};
@@ -279,6 +294,15 @@ int ctl_top(int argc, char **argv) {
                 fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.sources.cgroup_root,
                         r == -ENOENT ? "no such cgroup (is the user logged in?)" : strerror(-r));
                 return 1;
+        }
+        {
+                size_t n_subuids = 0;
+
+                /* As memgovd ranks: the user's subordinate uids are theirs. */
+                if (subuid_read(AT_FDCWD, "/etc/subuid", user, uid, &subuids, &n_subuids) >= 0) {
+                        s.slice.subuids = subuids;
+                        s.slice.n_subuids = n_subuids;
+                }
         }
         (void) procfs_read_meminfo(procfs_fd, &mi);
         ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, NULL);

@@ -38,10 +38,6 @@ int ctl_one_target(int argc, char **argv, void (*help)(FILE *f), const char **re
 /* Opens the cgroupfs and procfs roots; reports failures for VERB. */
 int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd, int *ret_procfs_fd);
 
-/* S with every control character as '?', for a terminal: process and user
- * names are chosen by users, and an escape sequence must not reach it. */
-const char *ctl_printable(const char *s, char *buf, size_t size);
-
 /* Prints a --json document on stdout, indented, "/" unescaped. */
 int ctl_print_json(struct json_object *o);
 

@@ -9,9 +9,19 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "escape.h"
 #include "messages.h"
 #include "notify.h"
 #include "report.h"
+
+/* Names users chose (comm, the cgroups in their user@UID.service) go to
+ * the journal, the log and their terminals escaped; they are stored raw
+ * (last_victim_comm, the kill op) and escaped at each sink. A buffer on the
+ * stack for each use: the kill path allocates nothing. Long cgroup paths
+ * are cut, never mid-escape. */
+#define ACT_CGROUP_TEXT_MAX 1024
+#define ESC_COMM(s) escape_text((s), (char[ESCAPE_COMM_MAX]) {}, ESCAPE_COMM_MAX)
+#define ESC_CGROUP(s) escape_text((s), (char[ACT_CGROUP_TEXT_MAX]) {}, ACT_CGROUP_TEXT_MAX)
 
 #define CANDIDATES_SHOWN 5
 #define CANDIDATES_TEXT_MAX 1024
@@ -65,9 +75,11 @@ static void candidates_text(User *u, const snapshot *s, size_t n_ranked, size_t 
                 const procfs_task *t = &s->slice.tasks[c->index].task;
                 char rss[FORMAT_BYTES_MAX];
 
-                strbuf_append(buf, size, "%-3zu %-8d %-16s %10s %16" PRId64 " %s\n", i + 1, (int) t->pid, t->comm,
+                strbuf_append(buf, size, "%-3zu %-8d %-16s %10s %16" PRId64 " %s\n", i + 1, (int) t->pid, ESC_COMM(t->comm),
                               format_bytes(rss, sizeof rss, t->rss_bytes), c->score,
-                              c->protect == PROTECT_NONE ? "-" : policy_protect_to_string(c->protect));
+                              c->protect != PROTECT_NONE ? policy_protect_to_string(c->protect)
+                              : c->soft != SOFT_NONE     ? policy_soft_to_string(c->soft)
+                                                         : "-");
         }
         /* No trailing newline in a journal field. */
         size_t len = strlen(buf);
@@ -130,7 +142,7 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
         for (size_t i = 0; i < n_ranked && i < 3; i++) {
                 const procfs_task *t = &s->slice.tasks[u->ranked[i].index].task;
                 char rss[FORMAT_BYTES_MAX];
-                strbuf_append(top, sizeof top, "%s%s (pid %d) %s", i ? ", " : "", t->comm, (int) t->pid,
+                strbuf_append(top, sizeof top, "%s%s (pid %d) %s", i ? ", " : "", ESC_COMM(t->comm), (int) t->pid,
                               format_bytes(rss, sizeof rss, t->rss_bytes));
         }
 
@@ -141,7 +153,7 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
         if (n_ranked > 0 && u->ranked[0].protect == PROTECT_NONE)
                 strbuf_append(next, sizeof next,
                               "if memory stays short, memgov ends %s (pid %d) first (policy %s); ",
-                              s->slice.tasks[u->ranked[0].index].task.comm,
+                              ESC_COMM(s->slice.tasks[u->ranked[0].index].task.comm),
                               (int) s->slice.tasks[u->ranked[0].index].task.pid, policy_kind_to_string(u->config.policy));
         strbuf_append(next, sizeof next, "at %s the kernel kills a process at once.", budget);
 
@@ -194,7 +206,7 @@ static void kill_finish(User *u, const char *how, bool evaluate) {
         if (k->timer)
                 (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
         if (k->active && k->n > 0)
-                log_info("Kill of pid %d (%s)%s in %s: %s after %s", (int) k->tasks[0].pid, k->tasks[0].comm,
+                log_info("Kill of pid %d (%s)%s in %s: %s after %s", (int) k->tasks[0].pid, ESC_COMM(k->tasks[0].comm),
                          k->n_leaders > 1 ? " and the other victims of its round" : "", u->cgroup, how,
                          format_usec(took, sizeof took, now - k->started));
         kill_close_handles(u);
@@ -257,7 +269,7 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (!k->escalated) {
                 log_notice("%zu task(s) of %s's kill round (first pid %d, %s) did not exit within KillGrace=%s; "
-                           "sending SIGKILL", left, u->name, (int) k->tasks[0].pid, k->tasks[0].comm,
+                           "sending SIGKILL", left, u->name, (int) k->tasks[0].pid, ESC_COMM(k->tasks[0].comm),
                            format_usec(grace, sizeof grace, u->config.kill_grace));
                 kill_escalate(u);
                 k->escalated = true;
@@ -266,7 +278,7 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         log_warning("%zu task(s) of %s's kill round (first pid %d, %s) are still there %s after SIGKILL; "
-                    "no longer waiting", left, u->name, (int) k->tasks[0].pid, k->tasks[0].comm,
+                    "no longer waiting", left, u->name, (int) k->tasks[0].pid, ESC_COMM(k->tasks[0].comm),
                     format_usec(grace, sizeof grace, ACT_KILL_WAIT_USEC));
         kill_finish(u, "gave up waiting", true);
         return 0;
@@ -375,7 +387,7 @@ static void log_kill_victim(User *u, const snapshot *s, const policy_decision *d
                 record_add(&r, "MEMGOV_GROWTH_BYTES=%" PRIu64, dec->shortage.growth);
         }
         record_add(&r, "MEMGOV_VICTIM_PID=%d", (int) victim->pid);
-        record_add(&r, "MEMGOV_VICTIM_COMM=%s", victim->comm);
+        record_add(&r, "MEMGOV_VICTIM_COMM=%s", ESC_COMM(victim->comm));
         record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, victim->rss_bytes);
         record_add(&r, "MEMGOV_VICTIM_OOM_SCORE_ADJ=%d", victim->oom_score_adj);
         record_add(&r, "MEMGOV_VICTIM_FREES_BYTES=%" PRIu64, rv->v->frees);
@@ -388,11 +400,11 @@ static void log_kill_victim(User *u, const snapshot *s, const policy_decision *d
         record_add(&r, "MEMGOV_PIDS=%s", pids);
         record_add(&r, "MEMGOV_KILL_SCOPE=%s", rv->cgroup_killed ? "cgroup" : "process");
         if (rv->cgroup_killed)
-                record_add(&r, "MEMGOV_KILL_CGROUP=%s", rv->cgroup_killed);
+                record_add(&r, "MEMGOV_KILL_CGROUP=%s", ESC_CGROUP(rv->cgroup_killed));
         record_add(&r, "MEMGOV_CANDIDATES=%s", table);
         record_emit(&r, "%s %s%s%d (%s, RSS %s) of %s (%u) with %s%s: %s: %s (policy %s, score %" PRId64 ", frees %s)%s%s",
-                    verb, rv->cgroup_killed ? rv->cgroup_killed : "", rv->cgroup_killed ? " holding pid " : "pid ",
-                    (int) victim->pid, victim->comm, format_bytes(rss, sizeof rss, victim->rss_bytes), u->name,
+                    verb, rv->cgroup_killed ? ESC_CGROUP(rv->cgroup_killed) : "", rv->cgroup_killed ? " holding pid " : "pid ",
+                    (int) victim->pid, ESC_COMM(victim->comm), format_bytes(rss, sizeof rss, victim->rss_bytes), u->name,
                     (unsigned) u->uid, sig, rv->v->n_pids > 1 ? " (and the tasks sharing its memory)" : "",
                     kill_reason_to_string(dec->reason), dec->reason_text, policy_kind_to_string(u->config.policy),
                     rv->v->score, format_bytes(frees, sizeof frees, rv->v->frees), round,
@@ -427,10 +439,10 @@ static void log_kill_round(User *u, const snapshot *s, const policy_decision *de
                         strbuf_append(names, sizeof names, " and %zu more", n_done - shown);
                         break;
                 }
-                strbuf_append(names, sizeof names, "%s%s (pid %d, %s)%s%s", shown ? ", " : "", rvs[i].task->comm,
+                strbuf_append(names, sizeof names, "%s%s (pid %d, %s)%s%s", shown ? ", " : "", ESC_COMM(rvs[i].task->comm),
                               (int) rvs[i].task->pid, format_bytes(rss, sizeof rss, rvs[i].task->rss_bytes),
                               rvs[i].cgroup_killed ? " with the rest of its cgroup " : "",
-                              rvs[i].cgroup_killed ? rvs[i].cgroup_killed : "");
+                              rvs[i].cgroup_killed ? ESC_CGROUP(rvs[i].cgroup_killed) : "");
                 shown++;
         }
         u->kills += n_done;
@@ -479,7 +491,7 @@ static bool kill_no_longer_due(User *u, const snapshot *s, const policy_decision
                 log_info("%s: %s before the kill (%s); not killing pid %d (%s)%s", u->cgroup,
                          fresh.slice.events.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted"
                                                                               : "recovered",
-                         usage, (int) s->slice.tasks[dec->victim].task.pid, s->slice.tasks[dec->victim].task.comm,
+                         usage, (int) s->slice.tasks[dec->victim].task.pid, ESC_COMM(s->slice.tasks[dec->victim].task.comm),
                          dec->n_victims > 1 ? " nor the rest of its round" : "");
         }
         snapshot_done(&fresh);
@@ -529,13 +541,13 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 if (v->cgroup) {
                         /* Only ever below the user's own slice, never the slice itself. */
                         if (!cgfs_path_is_below(v->cgroup, u->cgroup)) {
-                                log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s", v->cgroup,
+                                log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s", ESC_CGROUP(v->cgroup),
                                                 u->cgroup);
                                 continue;
                         }
                         r = a->ops->kill_cgroup(a, v->cgroup);
                         if (r < 0) {
-                                log_error_errno(r, "Cannot kill cgroup %s: %m", v->cgroup);
+                                log_error_errno(r, "Cannot kill cgroup %s: %m", ESC_CGROUP(v->cgroup));
                                 continue;
                         }
                         rv->cgroup_killed = v->cgroup;
@@ -556,7 +568,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                                 if (i == 0) {
                                         /* Its memory is gone with it; the next look counts what is left. */
                                         log_info("pid %d (%s) of %s is gone before the kill (%s)", (int) t->pid,
-                                                 t->comm, u->name, strerror(-r));
+                                                 ESC_COMM(t->comm), u->name, strerror(-r));
                                         break;
                                 }
                                 continue;
@@ -585,7 +597,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         for (size_t i = 0; i < k->n; i++) {
                 r = k->ops->send_signal(a, k->handles[i], &k->tasks[i], dec->signal);
                 if (r < 0 && r != -ESRCH)
-                        log_error_errno(r, "Cannot signal pid %d (%s): %m", (int) k->tasks[i].pid, k->tasks[i].comm);
+                        log_error_errno(r, "Cannot signal pid %d (%s): %m", (int) k->tasks[i].pid, ESC_COMM(k->tasks[i].comm));
         }
         if (n_done == 0) {
                 kill_close_handles(u);
@@ -674,7 +686,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
         record_add_memory(&r, u->memory.current, u->effective.memory_high, u->effective.memory_max,
                           u->pressure.some.avg10);
         record_add(&r, "MEMGOV_VICTIM_PID=%d", (int) pid);
-        record_add(&r, "MEMGOV_VICTIM_COMM=%s", comm);
+        record_add(&r, "MEMGOV_VICTIM_COMM=%s", ESC_COMM(comm));
         if (rss > 0)
                 record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, rss);
         record_add(&r, "MEMGOV_SOURCE=%s", source);
@@ -684,7 +696,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
         else
                 snprintf(rss_text, sizeof rss_text, "?");
         record_emit(&r, "The kernel OOM-killed pid %d (%s, RSS %s) of %s (%u) at MemoryMax=%s (from %s)", (int) pid,
-                    comm, rss_text, u->name, (unsigned) u->uid, max, source);
+                    ESC_COMM(comm), rss_text, u->name, (unsigned) u->uid, max, source);
 
         u->last_victim_pid = pid;
         u->last_kill_realtime = now_usec(CLOCK_REALTIME);
@@ -693,7 +705,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
 
         snprintf(text, sizeof text,
                  "memgov: %s, your processes hit your memory limit (%s); the kernel killed %s (pid %d).\n", u->name,
-                 max, comm, (int) pid);
+                 max, ESC_COMM(comm), (int) pid);
         tell_user(u, text);
 }
 

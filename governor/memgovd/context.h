@@ -49,6 +49,8 @@ typedef struct context {
         kmsg kmsg;
         sd_bus *bus;                       /* the system bus, for SetUnitProperties */
         limits_backend limits_backend;
+        usec_t bus_retry_at;               /* CLOCK_MONOTONIC: no connection attempt before */
+        usec_t bus_retry_delay;            /* grows while the bus stays unreachable */
 
         /* Where a watch's events go: the evaluation path. */
         void (*on_watch)(User *u, watch_event ev);

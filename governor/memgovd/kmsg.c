@@ -81,11 +81,35 @@ static bool starts_with_n(const char *s, size_t len, const char *prefix) {
         return len >= p && memcmp(s, prefix, p) == 0;
 }
 
-static void copy_field(char *dst, size_t size, const char *src, size_t len) {
-        if (len >= size)
-                len = size - 1;
-        memcpy(dst, src, len);
-        dst[len] = 0;
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* /dev/kmsg writes every byte below ' ', from 127 up, and the backslash
+ * itself as "\xNN" (printk.c). Names are stored raw, as memgovd stores the
+ * ones it reads from /proc, and escaped once at each sink: escaping the
+ * kernel's text again would turn each "\x0a" into "\\x0a". */
+static void copy_field_unescaped(char *dst, size_t size, const char *src, size_t len) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < len && o + 1 < size; o++) {
+                int hi, lo;
+
+                if (src[i] == '\\' && i + 4 <= len && src[i + 1] == 'x' &&
+                    (hi = hexval(src[i + 2])) >= 0 && (lo = hexval(src[i + 3])) >= 0 &&
+                    (hi | lo) != 0) {
+                        dst[o] = (char) (hi << 4 | lo);
+                        i += 4;
+                } else
+                        dst[o] = src[i++];
+        }
+        dst[o] = 0;
 }
 
 static int parse_u64_n(const char *s, size_t len, uint64_t *ret) {
@@ -138,7 +162,7 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
                 k->uid = (uid_t) v;
         task = memmem_last(msg, (size_t) (pid - msg), ",task=");
         if (task)
-                copy_field(k->comm, sizeof k->comm, task + 6, (size_t) (pid - task - 6));
+                copy_field_unescaped(k->comm, sizeof k->comm, task + 6, (size_t) (pid - task - 6));
         c = memchr(msg, ',', len);
         k->global = !(c && (size_t)(c - msg) == strlen("oom-kill:constraint=CONSTRAINT_MEMCG") &&
                       starts_with_n(msg, len, "oom-kill:constraint=CONSTRAINT_MEMCG"));
@@ -148,12 +172,12 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
         if (om) {
                 const char *v0 = om + 11, *ve = tm ? tm : e;
                 if (v0 < ve && *v0 == '/') v0++;
-                copy_field(k->oom_memcg, sizeof k->oom_memcg, v0, (size_t) (ve - v0));
+                copy_field_unescaped(k->oom_memcg, sizeof k->oom_memcg, v0, (size_t) (ve - v0));
         }
         if (tm) {
                 const char *v0 = tm + 12;
                 if (v0 < e && *v0 == '/') v0++;
-                copy_field(k->task_memcg, sizeof k->task_memcg, v0, (size_t) (e - v0));
+                copy_field_unescaped(k->task_memcg, sizeof k->task_memcg, v0, (size_t) (e - v0));
         }
         return 1;
 }
@@ -210,7 +234,7 @@ int kmsg_parse_killed(const char *msg, size_t len, kmsg_oom_kill *k) {
         if (!close_paren)
                 close_paren = memchr(open_paren, ')', (size_t) (end - open_paren));
         if (close_paren)
-                copy_field(k->comm, sizeof k->comm, open_paren + 1, (size_t) (close_paren - open_paren - 1));
+                copy_field_unescaped(k->comm, sizeof k->comm, open_paren + 1, (size_t) (close_paren - open_paren - 1));
 
         /* Only after the comm, which its owner chose, e.g. "UID:0". */
         rest = close_paren ? close_paren : open_paren;

@@ -3,7 +3,7 @@
 /* Prometheus text exposition format, version 0.0.4
  * (https://prometheus.io/docs/instrumenting/exposition_formats/): one
  * "# HELP" and one "# TYPE" line per family, then all of its samples. Label
- * values escape backslash, double quote and newline; +Inf and NaN are spelled
+ * values go through escape_prom_label(); +Inf and NaN are spelled
  * the way Go's ParseFloat accepts them. */
 
 #include <assert.h>
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -73,21 +74,15 @@ static void print_header(FILE *f, const char *name, const char *type, const char
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* User names come from NSS (LDAP, sssd) and need not be printable or even
+ * UTF-8, which the text format requires: escaped by the one rule every sink
+ * uses, then for the label syntax. */
 static void print_label_value(FILE *f, const char *s) {
-        for (; *s; s++)
-                switch (*s) {
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                default:
-                        fputc(*s, f);
-                }
+        _cleanup_free_ char *e = escape_dup(s, ESCAPE_PROM_LABEL);
+
+        /* Out of memory: an empty label beats a line a parser rejects. */
+        if (e)
+                fputs(e, f);
 }
 
 static void print_double(FILE *f, double v) {
@@ -184,12 +179,16 @@ int metrics_write_textfile(const char *path, const metrics_global *g, const metr
         assert(path);
         assert(g);
 
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+                tmp = NULL;
                 return -ENOMEM;
+        }
 
-        /* O_NOFOLLOW: the directory may be shared with other exporters; never
-         * write through a symlink someone left at our temp name. */
-        fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW, 0644);
+        /* The directory may be shared with other exporters and writable by
+         * others: a fresh random name created with O_EXCL, so nothing left
+         * at a known name (a symlink, a FIFO that would block the open) can
+         * redirect or hang the daemon. */
+        fd = mkostemp(tmp, O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK);
         if (fd < 0)
                 return -errno;
 
@@ -212,13 +211,9 @@ int metrics_write_textfile(const char *path, const metrics_global *g, const metr
         if (r < 0)
                 goto fail;
 
-        /* Without the fsync a crash right after the rename could leave an
-         * empty file under the final name (delayed allocation). */
-        if (fsync(fileno(f)) < 0) {
-                r = -errno;
-                goto fail;
-        }
-
+        /* No fsync: this runs on every status change, in the event loop. A
+         * crash right after the rename may leave an empty file, which the
+         * textfile collector reads as "no samples" until the next write. */
         r = fclose(TAKE_PTR(f));
         if (r != 0) {
                 r = -errno;

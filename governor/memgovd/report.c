@@ -23,6 +23,7 @@ void log_setup(void) {
 
         /* Only prefix "<N>" when stderr really is the journal stream systemd
          * set up: a terminal or a pipe would show the prefix literally. */
+        log_prefix = false;
         e = getenv("JOURNAL_STREAM");
         if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0)
                 log_prefix = (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
@@ -35,6 +36,18 @@ void log_set_max_priority(int prio) {
         log_max_priority = prio;
 }
 
+/* journald reads stderr line by line and takes a leading "<N>" as the
+ * priority: a newline inside the text would start a second entry whose
+ * priority and text come from whatever follows it. Callers escape what users
+ * control (escape_text()); this is the backstop that makes a missed spot
+ * harmless: no C0 control and no DEL ever reaches the stream. Backslashes are
+ * left alone, so text escaped by the caller reads the same. */
+static void log_line_defang(char *line) {
+        for (unsigned char *p = (unsigned char *) line; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+}
+
 static void log_va(int prio, const char *fmt, va_list ap) {
         char line[2048];
         int saved = errno;
@@ -45,6 +58,7 @@ static void log_va(int prio, const char *fmt, va_list ap) {
         /* One write per line, so lines of a dying daemon never interleave. */
         errno = saved;
         vsnprintf(line, sizeof line, fmt, ap);
+        log_line_defang(line);
         if (log_prefix)
                 fprintf(stderr, "<%d>%s\n", prio, line);
         else
@@ -150,7 +164,11 @@ void record_emit(record *r, const char *fmt, ...) {
         vsnprintf(message, sizeof message, fmt, ap);
         va_end(ap);
 
-        log_full(r->priority, "%s", message);
+        /* One record, one journal entry: when stderr is the journal, a copy
+         * there would be a second entry (and, before the backstop above, a
+         * way to forge one). On a terminal the copy is all there is. */
+        if (!log_prefix)
+                log_full(r->priority, "%s", message);
 
         k = snprintf(field, sizeof field, "MESSAGE=%s", message);
         if (k < 0)

@@ -4,8 +4,13 @@
 /* memgovd's two log channels. Plain lines on stderr are the main channel:
  * journald captures them under systemd and they still work without it
  * (sd_journal_send reports success even when nobody listens). Each event
- * additionally gets one structured record with MESSAGE_ID and MEMGOV_*
- * fields, which admins and the tests filter on. Records are built in a
+ * gets one structured record with MESSAGE_ID and MEMGOV_* fields instead,
+ * which admins and the tests filter on; it is copied to stderr only when
+ * stderr is not the journal, so each record is exactly one journal entry.
+ * A plain line never carries a control character: a newline would let the
+ * text after it become a journal entry of its own, with a priority of its
+ * choosing. Every user-controlled argument is still passed through
+ * escape_text() by the caller, which keeps it readable. Records are built in a
  * fixed buffer on the stack: logging a kill must not depend on malloc. */
 
 #include <stdbool.h>
@@ -57,7 +62,8 @@ void record_add_user(record *r, uid_t uid, const char *user, const char *cgroup)
 /* MEMGOV_USAGE_BYTES, MEMGOV_HIGH_BYTES, MEMGOV_MAX_BYTES, MEMGOV_PSI_SOME_AVG10.
  * Limits are printed as "infinity" when unlimited. */
 void record_add_memory(record *r, uint64_t usage, uint64_t high, uint64_t max, double psi_some_avg10);
-/* Formats MESSAGE, prints it on stderr and sends the record to the journal. */
+/* Formats MESSAGE and sends the record to the journal (and to stderr when
+ * stderr is not the journal). */
 void record_emit(record *r, const char *fmt, ...) _printf_(2, 3);
 
 /* "infinity" or the decimal bytes, for record fields. */

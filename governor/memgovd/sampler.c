@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-login.h>
 
 #include "act.h"
+#include "escape.h"
 #include "policy.h"
 #include "report.h"
 #include "sampler.h"
@@ -30,6 +34,9 @@
  * Far below the budget nothing is read but the memory files. */
 #define SAMPLER_OBSERVE_USEC (2 * USEC_PER_SEC)
 
+/* "Part of the slice could not be read" is logged at most this often. */
+#define SAMPLER_WALK_WARNING_USEC (10 * 60 * USEC_PER_SEC)
+
 static const char *const cause_names[] = {
         [SAMPLE_TIMER] = "timer",
         [SAMPLE_PSI] = "psi",
@@ -37,6 +44,59 @@ static const char *const cause_names[] = {
         [SAMPLE_START] = "start",
         [SAMPLE_AFTER_KILL] = "after-kill",
 };
+
+/* sd_session_get_leader() is in libsystemd 254 and later; Debian 12 has
+ * 252. It reads LEADER= from logind's state file, and so does this. */
+static int session_leader(const char *session, pid_t *ret) {
+        char path[128], buf[4096];
+        const char *p;
+        uint64_t v;
+        int r;
+
+        if (strchr(session, '/') || snprintf(path, sizeof path, "/run/systemd/sessions/%s", session) >= (int) sizeof path)
+                return -EINVAL;
+        r = read_file_at(AT_FDCWD, path, buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strncmp(p, "LEADER=", 7) == 0) {
+                        char num[24];
+                        size_t n = strcspn(p + 7, "\n");
+
+                        if (n == 0 || n >= sizeof num)
+                                return -EINVAL;
+                        memcpy(num, p + 7, n);
+                        num[n] = 0;
+                        if (parse_u64(num, &v) < 0 || v == 0 || v > INT32_MAX)
+                                return -EINVAL;
+                        *ret = (pid_t) v;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* logind's session leaders of the user: facts the user cannot fake, unlike
+ * a name or setsid(). Read from logind's state files, no bus call. */
+static void session_leaders(User *u) {
+        char **sessions = NULL;
+        int n;
+
+        u->n_session_leaders = 0;
+        n = sd_uid_get_sessions(u->uid, 0, &sessions);
+        if (n < 0) {
+                log_debug_errno(n, "Cannot list the sessions of %s: %m", u->name);
+                return;
+        }
+        for (int i = 0; i < n && u->n_session_leaders < USER_SESSIONS_MAX; i++) {
+                pid_t leader;
+
+                if (session_leader(sessions[i], &leader) >= 0 && leader > 0)
+                        u->session_leaders[u->n_session_leaders++] = leader;
+        }
+        for (int i = 0; i < n; i++)
+                free(sessions[i]);
+        free(sessions);
+}
 
 static void prepare(User *u, snapshot *s) {
         context *ctx = u->ctx;
@@ -53,6 +113,11 @@ static void prepare(User *u, snapshot *s) {
         if (!s->slice.same_mm)
                 s->slice.same_mm = snapshot_same_mm;
         s->slice.history = &u->history;
+        s->slice.subuids = u->subuids;
+        s->slice.n_subuids = u->n_subuids;
+        session_leaders(u);
+        s->slice.session_leaders = u->session_leaders;
+        s->slice.n_session_leaders = u->n_session_leaders;
 }
 
 /* Memory the slice's tasks hold other than cache: anon counts whether or
@@ -147,6 +212,30 @@ static void slice_gone(User *u) {
         u->ctx->status_dirty = true;
 }
 
+/* A user can make parts of their slice unreadable (nesting, long names,
+ * threaded cgroups, too many tasks): the walk skips them and memgovd acts
+ * on what it could read. Said at most every few minutes per user; the
+ * path is the user's own text. */
+static void note_unreadable(User *u, const snapshot *s, usec_t now) {
+        const cgfs_procs *p = &s->procs;
+        char path[1024], skipped[1200] = "", tasks[128] = "";
+
+        if (p->n_skipped == 0 && !p->truncated && s->n_unreadable == 0)
+                return;
+        if (u->last_walk_warning != 0 && now - u->last_walk_warning < SAMPLER_WALK_WARNING_USEC)
+                return;
+        u->last_walk_warning = now;
+        if (p->n_skipped > 0)
+                snprintf(skipped, sizeof skipped, "; %zu subtree(s) left out, the first /%s: %s", p->n_skipped,
+                         escape_text(p->first_error_path ?: "?", path, sizeof path), strerror(-p->first_error));
+        if (s->n_unreadable > 0)
+                snprintf(tasks, sizeof tasks, "; %zu task(s) unreadable: %s", s->n_unreadable,
+                         strerror(-s->first_error));
+        log_warning("%s of %s (%u): part of the slice could not be read%s%s%s; acting on the %zu task(s) that could",
+                    u->cgroup, u->name, (unsigned) u->uid, skipped,
+                    p->truncated ? "; the walk stopped at its cap" : "", tasks, s->slice.n_tasks);
+}
+
 int sampler_evaluate(User *u, sample_cause cause) {
         context *ctx = u->ctx;
         snapshot cheap = {}, full = {};
@@ -227,6 +316,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 goto done;
         }
         have_full = true;
+        note_unreadable(u, &full, now);
         prepare(u, &full);
         /* The decision ranks by growth up to now. */
         if (observing(u))

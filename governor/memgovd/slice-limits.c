@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "cgfs.h"
@@ -54,11 +55,18 @@ static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
         return format_bytes(buf, size, v);
 }
 
+#define BUS_METHOD_CALL_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define BUS_RETRY_MIN_USEC (1 * USEC_PER_SEC)
+#define BUS_RETRY_MAX_USEC (60 * USEC_PER_SEC)
+
+/* Connecting to a local socket does not block for long; the Hello exchange
+ * and every call after it run from the event loop. No synchronous call is
+ * made (a NameHasOwner with sd-bus's 25 s default would stall every other
+ * user's emergency on a bus hiccup): a missing systemd shows as an error
+ * reply to SetUnitProperties. */
 static int bus_connect(context *ctx) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int has_owner = 0, r;
+        int r;
 
         /* The system bus, not systemd's private socket: PID 1 sends every
          * unit change to every private client unasked, which would wake
@@ -66,15 +74,9 @@ static int bus_connect(context *ctx) {
         r = sd_bus_open_system_with_description(&bus, "memgovd");
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "NameHasOwner", &error, &reply, "s", "org.freedesktop.systemd1");
+        r = sd_bus_set_method_call_timeout(bus, BUS_METHOD_CALL_TIMEOUT_USEC);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(reply, "b", &has_owner);
-        if (r < 0)
-                return r;
-        if (!has_owner)
-                return -EHOSTDOWN;
         r = sd_bus_attach_event(bus, ctx->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
@@ -82,9 +84,35 @@ static int bus_connect(context *ctx) {
         return 0;
 }
 
-int limits_open(context *ctx) {
+/* Connects unless a recent attempt failed: attempts back off from 1 s to a
+ * minute while the bus stays unreachable, and a later one succeeds. */
+static int bus_ensure(context *ctx) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
+        if (ctx->bus)
+                return 0;
+        if (now < ctx->bus_retry_at)
+                return -ENOTCONN;
+        r = bus_connect(ctx);
+        if (r >= 0) {
+                if (ctx->bus_retry_delay > 0)
+                        log_notice("The system bus is reachable again: budgets are set through systemd");
+                ctx->bus_retry_delay = 0;
+                ctx->bus_retry_at = 0;
+                return 0;
+        }
+        if (ctx->bus_retry_delay == 0)
+                log_warning_errno(r, "Cannot connect to the system bus (%m): budgets are written into the slices "
+                                  "directly until it is back; retrying with backoff");
+        ctx->bus_retry_delay = ctx->bus_retry_delay == 0 ? BUS_RETRY_MIN_USEC : ctx->bus_retry_delay * 2;
+        if (ctx->bus_retry_delay > BUS_RETRY_MAX_USEC)
+                ctx->bus_retry_delay = BUS_RETRY_MAX_USEC;
+        ctx->bus_retry_at = now + ctx->bus_retry_delay;
+        return -ENOTCONN;
+}
+
+int limits_open(context *ctx) {
         assert(ctx);
 
         if (sd_booted() <= 0) {
@@ -93,14 +121,10 @@ int limits_open(context *ctx) {
                            "memory.max and memory.swap.max directly");
                 return 0;
         }
-        r = bus_connect(ctx);
-        if (r < 0) {
-                ctx->limits_backend = LIMITS_CGROUPFS;
-                log_warning_errno(r, "No systemd manager reachable on the system bus (%m): budgets are written into "
-                                  "the slices' memory.high, memory.max and memory.swap.max directly");
-                return 0;
-        }
+        /* systemd is the init system: it owns the slices' limits for good,
+         * whether or not the bus answers right now. */
         ctx->limits_backend = LIMITS_SYSTEMD;
+        (void) bus_ensure(ctx);
         log_info("Budgets are set through systemd (SetUnitProperties, runtime)");
         return 0;
 }
@@ -139,11 +163,9 @@ static int set_unit_properties(User *u, uint64_t high, uint64_t max, uint64_t sw
         int r;
 
         for (unsigned attempt = 0;; attempt++) {
-                if (!ctx->bus) {
-                        r = bus_connect(ctx);
-                        if (r < 0)
-                                return log_error_errno(r, "Cannot reach systemd on the system bus: %m");
-                }
+                r = bus_ensure(ctx);
+                if (r < 0)
+                        return r;
                 m = sd_bus_message_unref(m);
                 r = sd_bus_message_new_method_call(ctx->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                    "org.freedesktop.systemd1.Manager", "SetUnitProperties");
@@ -165,6 +187,8 @@ static int set_unit_properties(User *u, uint64_t high, uint64_t max, uint64_t sw
                         limits_close(ctx);
                         continue;
                 }
+                if (r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE || r == -ESHUTDOWN)
+                        return -ENOTCONN;
                 return log_error_errno(r, "Cannot call SetUnitProperties for %s: %m", u->unit);
         }
 }
@@ -244,12 +268,43 @@ static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t ma
                     step_text);
 }
 
+/* The kernel keeps memory.high and memory.max in whole pages. */
+static bool limit_differs(uint64_t set, uint64_t seen) {
+        uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
+
+        if (set == BYTES_INFINITY || seen == BYTES_INFINITY)
+                return set != seen;
+        return set / page != seen / page;
+}
+
+/* Whether the slice's limits are no longer what memgovd set: someone ran
+ * `systemctl set-property` or wrote the files. Not while a call of ours is
+ * on its way (the files still show the old values), nor in a dry run,
+ * which sets nothing. */
+static bool limits_drifted(const User *u, const cgfs_memory *m) {
+        const limit_state *l = &u->limits;
+
+        if (!m || u->ctx->dry_run || l->slot || !u->has_slice)
+                return false;
+        return limit_differs(l->high, m->high) || limit_differs(l->max, m->max);
+}
+
 int limits_update(User *u, const cgfs_memory *m, bool force) {
         context *ctx = u->ctx;
         limit_state *l = &u->limits;
         uint64_t high, max, swap, usage = m ? m->current : 0, swap_usage = m ? m->swap_current : 0;
         bool first = false, changed, stepping;
         int r;
+
+        if (l->known && limits_drifted(u, m)) {
+                char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
+
+                log_warning("The limits of %s changed behind memgovd's back (MemoryHigh=%s MemoryMax=%s, memgovd "
+                            "set %s and %s): setting them again",
+                            u->unit, fmt_limit(a, sizeof a, m->high), fmt_limit(b, sizeof b, m->max),
+                            fmt_limit(c, sizeof c, l->high), fmt_limit(d, sizeof d, l->max));
+                force = true;
+        }
 
         if (!l->known) {
                 /* Start from what is in force on the slice. */
@@ -275,9 +330,14 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
 
         if (ctx->dry_run)
                 r = 0;   /* DryRun= changes no limit; the record says what it would set */
-        else if (ctx->limits_backend == LIMITS_SYSTEMD)
+        else if (ctx->limits_backend == LIMITS_SYSTEMD) {
                 r = set_unit_properties(u, high, max, swap);
-        else
+                /* No bus for now: a budget in the slice's files beats none.
+                 * systemd may restore its own values later; the next sample
+                 * notices and sets them again, over the bus once it is back. */
+                if (r == -ENOTCONN)
+                        r = write_limits(u, high, max, swap);
+        } else
                 r = write_limits(u, high, max, swap);
         if (r < 0) {
                 l->known = false;

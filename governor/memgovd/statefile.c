@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "metrics.h"
 #include "statefile.h"
 
@@ -27,14 +28,24 @@ static json_object *new_percent(double v) {
         return json_object_new_double_s(v, text);
 }
 
+/* User names (NSS), cgroup paths and comms are not guaranteed UTF-8, and
+ * json-c does not check: escape_json() keeps the document valid UTF-8 and
+ * leaves the controls for json-c to write as \u00XX. Readers still escape
+ * what they print. */
+static json_object *new_user_string(const char *s) {
+        _cleanup_free_ char *e = escape_dup(s ?: "", ESCAPE_JSON);
+
+        return e ? json_object_new_string(e) : NULL;
+}
+
 static json_object *user_object(const User *u) {
         json_object *o = json_object_new_object();
 
         if (!o)
                 return NULL;
         json_object_object_add(o, "uid", json_object_new_uint64(u->uid));
-        json_object_object_add(o, "user", json_object_new_string(u->name));
-        json_object_object_add(o, "slice", json_object_new_string(u->cgroup));
+        json_object_object_add(o, "user", new_user_string(u->name));
+        json_object_object_add(o, "slice", new_user_string(u->cgroup));
         json_object_object_add(o, "logged_in", json_object_new_boolean(u->logged_in));
         json_object_object_add(o, "has_slice", json_object_new_boolean(u->has_slice));
         json_object_object_add(o, "usage", json_object_new_uint64(u->memory.current));
@@ -62,7 +73,7 @@ static json_object *user_object(const User *u) {
         json_object_object_add(o, "kernel_oom_kills", json_object_new_uint64(u->kernel_oom_kills));
         json_object_object_add(o, "last_kill_realtime_usec", json_object_new_uint64(u->last_kill_realtime));
         json_object_object_add(o, "last_victim_pid", json_object_new_int(u->last_victim_pid));
-        json_object_object_add(o, "last_victim_comm", json_object_new_string(u->last_victim_comm));
+        json_object_object_add(o, "last_victim_comm", new_user_string(u->last_victim_comm));
         return o;
 }
 
@@ -122,8 +133,9 @@ int statefile_write(const char *path, const status_info *info, User *const *user
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        /* Users may run `memgovctl status`; it shows usage, not secrets. */
-        (void) fchmod(fd, 0644);
+        /* Not world-readable: it names the processes memgovd killed in other
+         * users' slices, which hidepid= hides from them in /proc. */
+        (void) fchmod(fd, 0640);
         f = fdopen(fd, "w");
         if (!f) {
                 r = -errno;

@@ -1,58 +1,123 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "report.h"
 #include "user.h"
 
-int user_resolve_config(User *u, const config_set *c) {
-        _cleanup_free_ char *pwbuf = NULL, *grbuf = NULL;
-        _cleanup_free_ gid_t *gids = NULL;
+/* The names of the user's groups, for groups.d. A group that cannot be
+ * looked up is logged, not skipped in silence: its groups.d file then does
+ * not apply, and the admin must be able to see why. */
+static int user_groups(const nss_ops *nss, const struct passwd *pw, char ***ret) {
         _cleanup_strv_free_ char **groups = NULL;
-        struct passwd pw, *pwr = NULL;
-        user_config resolved, copy;
-        size_t pwsize = 16384, grsize = 16384;
-        int n_gids = 64, r;
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n;
+        int r;
 
-        pwbuf = malloc(pwsize);
-        grbuf = malloc(grsize);
-        gids = malloc(sizeof(gid_t) * (size_t) n_gids);
-        if (!pwbuf || !grbuf || !gids)
-                return -ENOMEM;
+        r = nss_getgrouplist(nss, pw->pw_name, pw->pw_gid, &gids, &n);
+        if (r < 0) {
+                char name[ESCAPE_BUFSIZE(64)];
 
-        r = getpwuid_r(u->uid, &pw, pwbuf, pwsize, &pwr);
-        if (r == 0 && pwr) {
+                return log_warning_errno(r, "Cannot list the groups of %s (uid %u), groups.d does not apply: %m",
+                                         escape_text(pw->pw_name, name, sizeof name), (unsigned) pw->pw_uid);
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *buf = NULL;
+                struct group gr;
+
+                r = nss_getgrgid(nss, gids[i], &gr, &buf);
+                if (r == -ENOENT)       /* a gid without a name has no groups.d file */
+                        continue;
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot look up group %u of uid %u, its groups.d file does not apply: %m",
+                                          (unsigned) gids[i], (unsigned) pw->pw_uid);
+                        continue;
+                }
+                r = strv_extend(&groups, gr.gr_name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(groups);
+        return 0;
+}
+
+int user_resolve_config(User *u, const config_set *c) {
+        return user_resolve_config_nss(u, c, &nss_libc);
+}
+
+/* Name, groups and subordinate uids: everything asked of NSS and /etc. */
+static int user_lookup(User *u, const nss_ops *nss, usec_t now) {
+        _cleanup_free_ char *pwbuf = NULL;
+        _cleanup_strv_free_ char **groups = NULL;
+        struct passwd pw;
+        int r;
+
+        r = nss_getpwuid(nss, u->uid, &pw, &pwbuf);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
                 snprintf(u->name, sizeof u->name, "%s", pw.pw_name);
-                if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n_gids) < 0) {
-                        gid_t *bigger = realloc(gids, sizeof(gid_t) * (size_t) n_gids);
-                        if (!bigger)
-                                return -ENOMEM;
-                        gids = bigger;
-                        if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n_gids) < 0)
-                                n_gids = 0;
-                }
-                for (int i = 0; i < n_gids; i++) {
-                        struct group gr, *grr = NULL;
-
-                        if (getgrgid_r(gids[i], &gr, grbuf, grsize, &grr) != 0 || !grr)
-                                continue;
-                        r = strv_extend(&groups, gr.gr_name);
-                        if (r < 0)
-                                return r;
-                }
+                r = user_groups(nss, &pw, &groups);
+                if (r == -ENOMEM)
+                        return r;
         } else {
                 /* No passwd entry: users.d/UID.conf can still match. */
                 snprintf(u->name, sizeof u->name, "%u", (unsigned) u->uid);
-                log_warning("uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
-                            (unsigned) u->uid, r > 0 ? strerror(r) : "not found", (unsigned) u->uid);
+                log_warning_errno(r, "uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
+                                  (unsigned) u->uid, r == -ENOENT ? "not found" : strerror(-r), (unsigned) u->uid);
         }
 
-        config_resolve_user(c, u->uid, u->name, groups, &resolved);
+        /* The user's rootless containers run as their subordinate uids:
+         * those processes are the user's, not another user's. */
+        {
+                subuid_range *ranges = NULL;
+                size_t n = 0;
+
+                r = subuid_read(AT_FDCWD, "/etc/subuid", u->name, u->uid, &ranges, &n);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning_errno(r, "Cannot read /etc/subuid (%m): processes of %s's subordinate uids "
+                                          "count as another user's", u->name);
+                else {
+                        free(u->subuids);
+                        u->subuids = ranges;
+                        u->n_subuids = n;
+                }
+        }
+
+        strv_free(u->nss_groups);
+        u->nss_groups = TAKE_PTR(groups);
+        u->nss_at = now;
+        return 0;
+}
+
+/* The user's layered config from C, with the groups of the last look-up. */
+static int user_apply_config(User *u, const config_set *c) {
+        const char *sources[_UC_COUNT];
+        user_config resolved, copy;
+        int r;
+
+        config_resolve_user_sources(c, u->uid, u->name, u->nss_groups, &resolved, sources);
+        if (config_limits_conflict(&resolved)) {
+                char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX];
+
+                log_error("MemoryHigh=%s (%s) is above MemoryMax=%s (%s) for %s (uid %u): using MemoryHigh=%s",
+                          resolved.memory_high == BYTES_INFINITY ? "infinity"
+                                                                 : format_bytes(h, sizeof h, resolved.memory_high),
+                          sources[0] ?: "built-in default", format_bytes(m, sizeof m, resolved.memory_max),
+                          sources[1] ?: "built-in default", u->name, (unsigned) u->uid, m);
+                resolved.memory_high = resolved.memory_max;
+        }
         r = user_config_copy(&resolved, &copy);
         if (r < 0)
                 return r;
@@ -66,6 +131,22 @@ int user_resolve_config(User *u, const config_set *c) {
                 u->effective.memory_swap_max = u->limits.swap;
         }
         return 0;
+}
+
+int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
+        int r = user_lookup(u, nss, now_usec(CLOCK_MONOTONIC));
+
+        if (r < 0)
+                return r;
+        return user_apply_config(u, c);
+}
+
+int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now) {
+        /* A reload re-layers every user's files; asking NSS for each of them
+         * again would hold the loop for users x a slow directory server. */
+        if (u->nss_at != 0 && now >= u->nss_at && now - u->nss_at < USER_NSS_MAX_AGE_USEC)
+                return user_apply_config(u, c);
+        return user_resolve_config_nss(u, c, nss);
 }
 
 usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack) {

@@ -20,6 +20,7 @@
 #include "procfs.h"
 #include "psi.h"
 #include "shortage.h"
+#include "subuid.h"
 
 #define USER_NAME_MAX 256
 #define USER_CGROUP_MAX 64
@@ -46,6 +47,9 @@ typedef struct watch {
 } watch;
 
 /* The limits on the slice (slice-limits.c). */
+/* Session leaders asked of logind for one user; more sessions are rare. */
+#define USER_SESSIONS_MAX 64
+
 typedef struct limit_state {
         bool known;                    /* high/max/swap below hold what is in force */
         uint64_t high, max, swap;      /* in force (what we last set, or found) */
@@ -132,6 +136,13 @@ struct User {
         bool under_pressure;
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */
+        usec_t last_walk_warning;          /* the last "part of the slice could not be read" */
+        char **nss_groups;                 /* group names of the last NSS look-up */
+        usec_t nss_at;                     /* CLOCK_MONOTONIC of that look-up, 0 = never */
+        subuid_range *subuids;             /* the user's /etc/subuid ranges, read with the config */
+        size_t n_subuids;
+        pid_t session_leaders[USER_SESSIONS_MAX];  /* logind's, at the last full read */
+        size_t n_session_leaders;
 
         /* Buffer for policy_rank(), grown with the largest snapshot seen. */
         policy_candidate *ranked;
@@ -148,6 +159,13 @@ struct User {
 /* Name and groups from NSS, then the user's layered config from C. Keeps the
  * old copy on failure. NSS may be slow (LDAP): only on logins and reloads. */
 int user_resolve_config(User *u, const config_set *c);
+/* The same with the NSS functions given (tests). */
+int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss);
+/* For a reload: the new files layered over the name and groups looked up
+ * less than USER_NSS_MAX_AGE_USEC ago, without asking NSS again; an older
+ * look-up is repeated. */
+#define USER_NSS_MAX_AGE_USEC (10 * 60 * USEC_PER_SEC)
+int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now);
 
 /* The earliest time something of this user is due (with EVAL_ONLY: an
  * evaluation of the slice), and how late it may be. Pure. */

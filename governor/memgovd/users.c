@@ -30,6 +30,8 @@ static void user_free(user_set *set, User *u) {
         limits_done(u);
         user_config_done(&u->config);
         free(u->ranked);
+        free(u->subuids);
+        strv_free(u->nss_groups);
         growth_history_done(&u->history);
 
         for (size_t i = 0; i < set->n; i++)
@@ -201,7 +203,7 @@ void users_reload(context *ctx, user_set *set, const config_set *config) {
         for (size_t i = 0; i < set->n; i++) {
                 User *u = set->items[i];
 
-                if (user_resolve_config(u, config) < 0)
+                if (user_refresh_config(u, config, &nss_libc, now_usec(CLOCK_MONOTONIC)) < 0)
                         continue;   /* keeps the old copy */
                 if (u->has_slice && watch_changed(u)) {
                         watch_stop(u);

@@ -332,7 +332,7 @@ static void test_cgroup_kill_writes_file(void **state) {
  * written, as in a cgroup systemd delegated to a user. Returns 0 when the
  * fallback killed both tasks of the cgroup and spared the one outside it. */
 static int fallback_child(const char *cgroot, const char *procroot) {
-        pid_t victims[2], bystander;
+        pid_t victims[2], bystander, spared[2];
         char buf[256];
         actuator a = { .ops = &actuator_ops_pidfd };
         int status, r;
@@ -346,15 +346,25 @@ static int fallback_child(const char *cgroot, const char *procroot) {
         if ((bystander = fork()) == 0)
                 for (;;)
                         pause();
+        for (int i = 0; i < 2; i++)
+                if ((spared[i] = fork()) == 0)
+                        for (;;)
+                                pause();
         /* The bystander is listed too, but its cgroup is elsewhere: a pid
-         * recycled since cgroup.procs was read must not be hit. */
-        snprintf(buf, sizeof buf, "%d\n%d\n%d\n", (int) victims[0], (int) victims[1], (int) bystander);
+         * recycled since cgroup.procs was read must not be hit. The spared
+         * ones are in the cgroup's subtree but protected: oom_score_adj
+         * -1000, and another user's (the fake /proc says so). */
+        snprintf(buf, sizeof buf, "%d\n%d\n%d\n%d\n%d\n", (int) victims[0], (int) victims[1], (int) bystander,
+                 (int) spared[0], (int) spared[1]);
         tmptree_write(cgroot, "user.slice/user-1001.slice/user@1001.service/app.slice/cgroup.procs", buf);
-        for (int i = 0; i < 3; i++) {
-                pid_t pid = i < 2 ? victims[i] : bystander;
+        for (int i = 0; i < 5; i++) {
+                pid_t pid = i < 2 ? victims[i] : i == 2 ? bystander : spared[i - 3];
                 snprintf(buf, sizeof buf, "%d/cgroup", (int) pid);
-                tmptree_write(procroot, buf, i < 2 ? "0::/user.slice/user-1001.slice/user@1001.service/app.slice\n"
-                                                   : "0::/user.slice/user-1002.slice/session-1.scope\n");
+                tmptree_add_task(procroot, &(fake_task) { .pid = pid, .ppid = 1, .sid = 1, .uid = i == 4 ? 0 : 1001,
+                                                          .comm = "t", .state = 'S',
+                                                          .oom_score_adj = i == 3 ? -1000 : 0 });
+                tmptree_write(procroot, buf, i != 2 ? "0::/user.slice/user-1001.slice/user@1001.service/app.slice\n"
+                                                    : "0::/user.slice/user-1002.slice/session-1.scope\n");
         }
         a.cgroot_fd = tmptree_open(cgroot);
         a.procfs_fd = tmptree_open(procroot);
@@ -368,8 +378,15 @@ static int fallback_child(const char *cgroot, const char *procroot) {
                         return 12;
         if (waitpid(bystander, &status, WNOHANG) != 0)
                 return 13;
+        for (int i = 0; i < 2; i++)
+                if (waitpid(spared[i], &status, WNOHANG) != 0)
+                        return 14;
         kill(bystander, SIGKILL);
         waitpid(bystander, NULL, 0);
+        for (int i = 0; i < 2; i++) {
+                kill(spared[i], SIGKILL);
+                waitpid(spared[i], NULL, 0);
+        }
         return 0;
 }
 

@@ -719,6 +719,78 @@ static void test_memory_high_follows_max(_unused_ void **state) {
         assert_int_equal(resolve(1001, "alice", NULL).memory_high, set->defaults.memory_high);
 }
 
+
+/* The error is at the line that set MemoryHigh= (on_error shows it
+ * relative to root) and names the one that set MemoryMax=. */
+static void assert_limit_error(size_t i, const char *high_at, const char *max_at) {
+        char want[PATH_MAX * 2];
+
+        assert_true(i < errs.n);
+        snprintf(want, sizeof want, "%s: MemoryHigh=", high_at);
+        if (strncmp(errs.msg[i], want, strlen(want)) != 0)
+                fail_msg("expected \"%s...\", got \"%s\"", want, errs.msg[i]);
+        snprintf(want, sizeof want, "(set by %s/%s)", root, max_at);
+        if (!strstr(errs.msg[i], want))
+                fail_msg("expected \"%s\" in \"%s\"", want, errs.msg[i]);
+}
+
+static void test_memory_high_above_max(_unused_ void **state) {
+        user_config uc;
+
+        /* In one file. */
+        tmptree_write(root, "memgov.conf", "[Defaults]\nMemoryHigh=3G\nMemoryMax=2G\n");
+        assert_int_equal(load(), -EINVAL);
+        assert_int_equal(errs.n, 1);
+        assert_limit_error(0, "memgov.conf:2", "memgov.conf:3");
+        assert_non_null(strstr(errs.msg[0], "MemoryHigh=3.0G is above MemoryMax=2.0G"));
+
+        /* A group's MemoryHigh= over the defaults' MemoryMax=. */
+        tmptree_write(root, "memgov.conf", "[Defaults]\nMemoryMax=4G\n");
+        tmptree_write(root, "groups.d/big.conf", "# comment\nMemoryHigh=5G\n");
+        assert_int_equal(load(), -EINVAL);
+        assert_int_equal(errs.n, 1);
+        assert_limit_error(0, "groups.d/big.conf:2", "memgov.conf:2");
+
+        /* A user's MemoryMax= under the defaults' MemoryHigh=; infinity too. */
+        tmptree_write(root, "groups.d/big.conf", "MemoryHigh=infinity\nMemoryMax=infinity\n");
+        tmptree_write(root, "memgov.conf", "[Defaults]\nMemoryHigh=2G\n");
+        tmptree_write(root, "users.d/alice.conf", "Policy=rss\nMemoryMax=1G\n");
+        tmptree_write(root, "users.d/bob.conf", "MemoryHigh=infinity\n");
+        assert_int_equal(load(), -EINVAL);
+        assert_int_equal(errs.n, 2);
+        assert_limit_error(0, "memgov.conf:2", "users.d/alice.conf:2");
+        assert_non_null(strstr(errs.msg[0], "users.d/alice.conf"));
+        /* bob's MemoryMax= is the built-in 50% of RAM. */
+        {
+                const char *want = "users.d/bob.conf:1: MemoryHigh=infinity is above MemoryMax=4.0G "
+                                   "(set by the built-in default)";
+
+                assert_true(strncmp(errs.msg[1], want, strlen(want)) == 0);
+        }
+        errs.n = 0;
+
+        /* Only MemoryMax= anywhere: MemoryHigh= follows it, no conflict. */
+        {
+                char bob[PATH_MAX];
+
+                snprintf(bob, sizeof bob, "%s/users.d/bob.conf", root);
+                assert_int_equal(unlink(bob), 0);
+        }
+        tmptree_write(root, "memgov.conf", "[Defaults]\nMemoryMax=4G\n");
+        tmptree_write(root, "users.d/alice.conf", "MemoryMax=1G\n");
+        load_ok();
+
+        /* Two drop-ins that are fine alone and not together: the load
+         * cannot know who is in which group; config_limits_conflict() says. */
+        tmptree_write(root, "groups.d/big.conf", "MemoryHigh=3G\n");
+        tmptree_write(root, "groups.d/small.conf", "MemoryMax=2G\n");
+        load_ok();
+        uc = resolve(1001, "carol", GROUPS("big", "small"));
+        assert_true(config_limits_conflict(&uc));
+        uc = resolve(1001, "carol", GROUPS("big"));
+        assert_false(config_limits_conflict(&uc));
+}
+
 static void test_sources(_unused_ void **state) {
         const char *src[_UC_COUNT];
         char main_path[PATH_MAX], conf_d[PATH_MAX], group[PATH_MAX], user[PATH_MAX];
@@ -854,6 +926,7 @@ int main(void) {
                 T(test_groups_sorted),
                 T(test_user_name_then_uid),
                 T(test_memory_high_follows_max),
+                T(test_memory_high_above_max),
                 T(test_sources),
                 T(test_config_path_moves_dirs),
                 T(test_protect_lists),

@@ -356,17 +356,27 @@ static void test_summary_comm_and_memcg_text(void **state) {
         assert_int_equal(summary("oom-kill:constraint=CONSTRAINT_MEMCG,task=a=b) (c,pid=3,uid=1001", &k), 1);
         assert_string_equal(k.comm, "a=b) (c");
 
-        /* Bytes that are no UTF-8 (as raw bytes, and as /dev/kmsg escapes
-         * them) are kept as they are. */
+        /* Raw bytes that are no UTF-8 are kept; /dev/kmsg's own "\\xNN"
+         * escapes are undone, so the name is stored raw like the ones read
+         * from /proc and escaped once at each sink. */
         assert_int_equal(summary(HEAD "task=\xff\xfe\xc3(,pid=4,uid=1001", &k), 1);
         assert_string_equal(k.comm, "\xff\xfe\xc3(");
         assert_int_equal(summary(HEAD "task=\\xff\\xfe,pid=5,uid=1001", &k), 1);
-        assert_string_equal(k.comm, "\\xff\\xfe");
+        assert_string_equal(k.comm, "\xff\xfe");
+        assert_int_equal(summary(HEAD "task=x\\x0a<0>\\x1b[2J\\x5c,pid=5,uid=1001", &k), 1);
+        assert_string_equal(k.comm, "x\n<0>\x1b[2J\\");
+        /* Not an escape: kept as it is. */
+        assert_int_equal(summary(HEAD "task=a\\xzz\\x0,pid=5,uid=1001", &k), 1);
+        assert_string_equal(k.comm, "a\\xzz\\x0");
 
         /* Longer than TASK_COMM_LEN: cut to 15 bytes and terminated. */
-        assert_int_equal(summary(HEAD "task=\\xff\\xff\\xff\\xff\\xff,pid=6,uid=1001", &k), 1);
+        assert_int_equal(summary(HEAD "task=abcdefghijklmnop\\x0a,pid=6,uid=1001", &k), 1);
         assert_int_equal(strlen(k.comm), KMSG_COMM_MAX - 1);
-        assert_memory_equal(k.comm, "\\xff\\xff\\xff\\xf", KMSG_COMM_MAX - 1);
+        assert_memory_equal(k.comm, "abcdefghijklmno", KMSG_COMM_MAX - 1);
+        assert_int_equal(summary(PFX "oom_memcg=/user.slice/a\\x0ab,task_memcg=/user.slice/a\\x0ab/c,"
+                                 "task=hog,pid=7,uid=1001", &k), 1);
+        assert_string_equal(k.oom_memcg, "user.slice/a\nb");
+        assert_string_equal(k.task_memcg, "user.slice/a\nb/c");
 
         /* Paths longer than the buffers are cut, not overflowed. */
         {
@@ -542,12 +552,11 @@ static void test_killed_comm_text(void **state) {
                                 &k),
                          1);
         assert_string_equal(k.comm, "\xff\xfe\x80");
-        assert_int_equal(killed("Memory cgroup out of memory: Killed process 46 (\\xff\\xff\\xff\\xff) total-vm:1kB, "
+        assert_int_equal(killed("Memory cgroup out of memory: Killed process 46 (x\\x0a<0>\\x1b) total-vm:1kB, "
                                 "anon-rss:0kB, file-rss:0kB, shmem-rss:0kB, UID:1001 pgtables:0kB oom_score_adj:0",
                                 &k),
                          1);
-        assert_int_equal(strlen(k.comm), KMSG_COMM_MAX - 1);
-        assert_memory_equal(k.comm, "\\xff\\xff\\xff\\xf", KMSG_COMM_MAX - 1);
+        assert_string_equal(k.comm, "x\n<0>\x1b");
         assert_int_equal(k.uid, 1001);
 }
 

@@ -135,7 +135,7 @@ static int setup(void **state) {
                                                      .comm = "a\"b\\c\n\033[2J", .state = 'S', .rss_kb = 51200,
                                                      .start_time = 1002 });
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 204, .ppid = 1, .sid = 201, .uid = 4242, .comm = "keeper",
-                                                     .state = 'S', .rss_kb = 409600, .start_time = 1003 });
+                                                     .state = 'S', .rss_kb = 20480, .start_time = 1003 });
         *state = f;
         return 0;
 }
@@ -171,7 +171,8 @@ static void test_top_table(void **state) {
         assert_non_null(strstr(line_with(" 202 "), "300M"));
         /* The hostile name reaches the terminal without its control characters. */
         assert_null(strchr(res.out, '\033'));
-        assert_non_null(strstr(res.out, "a\"b\\c??[2J"));
+        /* The one escaping rule: readable, and nothing a terminal acts on. */
+        assert_non_null(strstr(res.out, "a\"b\\\\c\\n\\x1b[2J"));
         assert_string_equal(res.err, "");
 }
 
@@ -211,18 +212,21 @@ static void test_top_json(void **state) {
         assert_true(json_object_object_get_ex(t, "oom_score_adj", &v));
         assert_int_equal(json_object_get_int(v), 0);
 
-        /* The hostile name comes back byte for byte. */
+        /* The hostile name comes back escaped. */
         t = json_object_array_get_idx(tasks, 1);
         assert_true(json_object_object_get_ex(t, "comm", &v));
-        assert_string_equal(json_object_get_string(v), "a\"b\\c\n\033[2J");
+        /* Valid UTF-8 with the controls as json-c's \u00XX; the backslash
+         * doubled, so every backslash escape in a value came from memgov. */
+        assert_string_equal(json_object_get_string(v), "a\"b\\\\c\n\033[2J");
 
         t = json_object_array_get_idx(tasks, 3);
         assert_true(json_object_object_get_ex(t, "pid", &v));
         assert_int_equal(json_object_get_int(v), 204);
+        /* A name is soft protection: last, but not "protected". */
         assert_true(json_object_object_get_ex(t, "protected", &v));
-        assert_true(json_object_get_boolean(v));
+        assert_false(json_object_get_boolean(v));
         assert_true(json_object_object_get_ex(t, "reason", &v));
-        assert_string_equal(json_object_get_string(v), "Protect=");
+        assert_string_equal(json_object_get_string(v), "soft: Protect=");
         json_object_put(root);
 }
 
@@ -267,7 +271,7 @@ static void test_explain(void **state) {
         /* Whom it would kill, and who is spared. */
         assert_non_null(strstr(line_with("victim:"), "pid 202 (hog)"));
         assert_non_null(strstr(line_with("pid 204"), "Protect="));
-        assert_non_null(strstr(line_with("pid 203"), "(a\"b\\c??[2J)"));
+        assert_non_null(strstr(line_with("pid 203"), "(a\"b\\\\c\\n\\x1b[2J)"));
         assert_null(strchr(res.out, '\033'));
         assert_int_equal(run("explain", NULL), 2);
         assert_int_equal(run("explain", "--config", f->config, "--cgroup-root", f->cgroot, "--proc-root", f->procroot,
@@ -286,7 +290,7 @@ static void write_status(const fixture *f, int pid) {
                        "\"stepping\":true,\"psi_some_avg10\":1.25,\"psi_full_avg10\":0.00,\"under_pressure\":true,"
                        "\"psi_trigger\":true,\"policy\":\"rss\",\"kill_scope\":\"process\",\"warns\":3,\"kills\":2,"
                        "\"kernel_oom_kills\":1,\"last_kill_realtime_usec\":0,\"last_victim_pid\":202,"
-                       "\"last_victim_comm\":\"hog\"}\n]}\n",
+                       "\"last_victim_comm\":\"h\\u009b6n\\u001b]52\"}\n]}\n",
                        pid);
 }
 
@@ -306,11 +310,13 @@ static void test_status_table(void **state) {
         row = line_with(" 4242 ");
         /* Live usage from the cgroup, not the file's 1000 bytes; the name
          * without its escape character. */
-        assert_non_null(strstr(row, "al?ice"));
+        assert_non_null(strstr(row, "al\\x1bice"));
         assert_non_null(strstr(row, "400M"));
         assert_non_null(strstr(row, "500M*"));
         assert_non_null(strstr(row, "12.5%!"));
-        assert_non_null(strstr(row, "202 (hog)"));
+        /* An 8-bit CSI (U+009B) is as much a terminal escape as ESC [. */
+        assert_non_null(strstr(row, "202 (h\\u009b6n\\x1b]52)"));
+        assert_null(strstr(res.out, "\xc2\x9b"));
         assert_null(strchr(res.out, '\033'));
 }
 
@@ -346,8 +352,9 @@ static void test_status_json(void **state) {
         assert_int_equal(json_object_get_int64(v), 419430400);
         assert_true(json_object_object_get_ex(u, "psi_some_avg10_live", &v));
         assert_true(json_object_get_double(v) > 12.49 && json_object_get_double(v) < 12.51);
+        /* The document as memgovd wrote it: JSON readers escape for themselves. */
         assert_true(json_object_object_get_ex(u, "last_victim_comm", &v));
-        assert_string_equal(json_object_get_string(v), "hog");
+        assert_string_equal(json_object_get_string(v), "h\xc2\x9b" "6n\033]52");
         json_object_put(root);
 }
 

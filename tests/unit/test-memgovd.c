@@ -60,7 +60,8 @@ static void fill_user(User *u) {
         u->kernel_oom_kills = 1;
         u->last_kill_realtime = 99;
         u->last_victim_pid = 202;
-        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "hog");
+        /* A comm is any 15 bytes: a newline, a priority prefix, no UTF-8. */
+        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "h\n<0>\xff\x9b");
 }
 
 static const status_info info = {
@@ -105,7 +106,9 @@ static void check_document(json_object *doc) {
         assert_int_equal(json_object_get_int64(field(u, "kernel_oom_kills")), 1);
         assert_int_equal(json_object_get_int64(field(u, "last_kill_realtime_usec")), 99);
         assert_int_equal(json_object_get_int(field(u, "last_victim_pid")), 202);
-        assert_string_equal(json_object_get_string(field(u, "last_victim_comm")), "hog");
+        /* Valid UTF-8 in the document: the stray bytes escaped, the newline
+         * left to json-c (it writes \n). */
+        assert_string_equal(json_object_get_string(field(u, "last_victim_comm")), "h\n<0>\\xff\\x9b");
 }
 
 static void test_status_document(void **state) {
@@ -137,7 +140,8 @@ static void test_status_file(void **state) {
         umask(077);
         assert_int_equal(statefile_write(path, &info, users, 1), 0);
         assert_int_equal(stat(path, &st), 0);
-        assert_int_equal(st.st_mode & 0777, 0644);
+        /* It names other users' killed processes: not for everyone. */
+        assert_int_equal(st.st_mode & 0777, 0640);
         doc = json_object_from_file(path);
         assert_non_null(doc);
         check_document(doc);
@@ -285,6 +289,180 @@ static void test_evaluate_warns(void **state) {
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
         tmptree_free(procroot);
+}
+
+
+/* A hog named to forge journal lines and terminal sequences: everything
+ * memgovd writes about it (the warning record, the candidate table, the
+ * log lines) carries the name escaped. Records reach stderr here because
+ * stderr is not the journal; the stderr backstop alone would turn the
+ * newline into '?', so "\\n" proves the escaping at the sink. */
+static void test_forged_comm_escaped(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new(), out[] = "/tmp/test-memgovd-XXXXXX", text[16384];
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+        int fd, saved;
+        FILE *f;
+        size_t n;
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
+        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
+        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242,
+                                                  .comm = "x\n<0>\033[2J\302\233", .state = 'R', .rss_kb = 409600,
+                                                  .start_time = 5 });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 8ULL << 30;
+        ctx.self = getpid();
+        ctx.dry_run = true;
+        ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_max = 524288000;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        act_init(u);
+
+        fd = mkstemp(out);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        unsetenv("JOURNAL_STREAM");
+        log_setup();
+        log_set_max_priority(LOG_DEBUG);
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        log_set_max_priority(LOG_EMERG);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        assert_int_equal(u->warns, 1);
+
+        f = fopen(out, "re");
+        assert_non_null(f);
+        n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+        unlink(out);
+        /* In the message's "largest:" list, escaped. */
+        assert_non_null(strstr(text, "largest: x\\n<0>\\x1b[2J\\u009b (pid 301)"));
+        for (const char *p = text; *p; p++)
+                assert_true(*p == '\n' || ((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f));
+        assert_null(strstr(text, "\n<0>"));
+
+        act_done(u);
+        user_config_done(&u->config);
+        free(u->ranked);
+        free(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(procroot);
+        tmptree_free(cgroot);
+}
+
+/* A subtree of the slice that cannot be read is logged (escaped) and the
+ * rest of the slice is still acted on. */
+static void test_unreadable_subtree_logged(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new(), out[] = "/tmp/test-memgovd-XXXXXX", text[16384];
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+        int fd, saved;
+        FILE *f;
+        size_t n;
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
+        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
+        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242,
+                                                  .comm = "hog", .state = 'R', .rss_kb = 409600, .start_time = 5 });
+        /* A cgroup the user named, whose task list cannot be read. */
+        tmptree_mkdir(cgroot, SLICE "/evil\n<0>/cgroup.procs");
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 8ULL << 30;
+        ctx.self = getpid();
+        ctx.dry_run = true;
+        ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_max = 524288000;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        act_init(u);
+
+        fd = mkstemp(out);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        unsetenv("JOURNAL_STREAM");
+        log_setup();
+        log_set_max_priority(LOG_DEBUG);
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        log_set_max_priority(LOG_EMERG);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        assert_int_equal(u->warns, 1);
+
+        f = fopen(out, "re");
+        assert_non_null(f);
+        n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+        unlink(out);
+        /* Said, with the user's cgroup name escaped, and the warning still given. */
+        assert_non_null(strstr(text, "part of the slice could not be read; 1 subtree(s) left out, the first /"
+                                     SLICE "/evil\\n<0>: "));
+        assert_non_null(strstr(text, "acting on the 1 task(s) that could"));
+        assert_non_null(strstr(text, "largest: hog (pid 301)"));
+        act_done(u);
+        user_config_done(&u->config);
+        free(u->ranked);
+        free(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(procroot);
+        tmptree_free(cgroot);
 }
 
 /* A slice over budget with four 30M workers and no swap, its own OOM
@@ -625,6 +803,8 @@ int main(void) {
                 cmocka_unit_test(test_discovered),
                 cmocka_unit_test(test_next_wakeup),
                 cmocka_unit_test(test_evaluate_warns),
+                cmocka_unit_test(test_forged_comm_escaped),
+                cmocka_unit_test(test_unreadable_subtree_logged),
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),

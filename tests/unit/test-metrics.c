@@ -4,6 +4,7 @@
  * label escaping, infinities, the family grouping the format requires, and
  * the atomic replace in a temp dir. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -157,11 +158,14 @@ static void test_label_escaping(void **state) {
         const metrics_global g = {};
         metrics_user u = alice;
 
-        /* Names from NSS (LDAP, sssd) are not guaranteed to be POSIX-portable. */
-        u.user = "a\\b\"c\nd";
+        /* Names from NSS (LDAP, sssd) are not guaranteed to be POSIX-portable:
+         * the one escaping rule first (\n, \\, \x1b), then the label syntax. */
+        u.user = "a\\b\"c\nd\x1b]52;c;\xff";
         char *text = format(&g, &u, 1);
 
-        assert_non_null(strstr(text, "memgov_user_memory_usage_bytes{uid=\"1001\",user=\"a\\\\b\\\"c\\nd\"} 1048576\n"));
+        assert_non_null(strstr(text, "memgov_user_memory_usage_bytes{uid=\"1001\",user=\"a\\\\\\\\b\\\"c\\\\nd\\\\x1b]52;c;\\\\xff\"} 1048576\n"));
+        for (const char *p = text; *p; p++)
+                assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
         /* No raw newline may break a sample line: every line is a comment or starts with the name. */
         for (const char *p = text; *p; p = strchr(p, '\n') + 1)
                 assert_true(p[0] == '#' || strncmp(p, "memgov_", 7) == 0);
@@ -322,16 +326,39 @@ static void test_write_textfile_errors(void **state) {
         snprintf(path, sizeof(path), "%s/missing/memgov.prom", dir);
         assert_int_equal(metrics_write_textfile(path, &g, NULL, 0), -ENOENT);
 
-        /* A symlink planted at the temp name is refused, its target untouched. */
+        /* A symlink or a FIFO planted at the old fixed temp name is not
+         * used: the write neither follows the link nor blocks on the FIFO
+         * (alarm: without the fix the open never returns). */
         snprintf(path, sizeof(path), "%s/memgov.prom", dir);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         snprintf(target, sizeof(target), "%s/target", dir);
         assert_int_equal(symlink(target, tmp), 0);
-        assert_int_equal(metrics_write_textfile(path, &g, NULL, 0), -ELOOP);
+        assert_int_equal(metrics_write_textfile(path, &g, NULL, 0), 0);
         assert_int_equal(access(target, F_OK), -1);
-        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(access(path, F_OK), 0);
+        unlink(tmp);
+        assert_int_equal(mkfifo(tmp, 0644), 0);
+        alarm(10);
+        assert_int_equal(metrics_write_textfile(path, &g, NULL, 0), 0);
+        alarm(0);
+        assert_int_equal(access(path, F_OK), 0);
+
+        /* Nothing but the file and the planted FIFO is left behind. */
+        {
+                DIR *d = opendir(dir);
+                struct dirent *de;
+                int n = 0;
+
+                assert_non_null(d);
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                n++;
+                closedir(d);
+                assert_int_equal(n, 2);
+        }
 
         unlink(tmp);
+        unlink(path);
         rmdir(dir);
         free(dir);
 }

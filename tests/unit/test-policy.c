@@ -174,12 +174,15 @@ static void test_never_chosen(void **state) {
         assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OOM_SCORE_ADJ);
         assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_KERNEL_THREAD);
         assert_int_equal(policy_classify(&s, &uc, 2), PROTECT_EXITING);
-        assert_int_equal(policy_classify(&s, &uc, 3), PROTECT_NAME);
+        /* Protect= is a name: soft protection, ranked after the others. */
+        assert_int_equal(policy_classify(&s, &uc, 3), PROTECT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 3), SOFT_PROTECT_NAME);
         assert_int_equal(policy_classify(&s, &uc, 4), PROTECT_SELF);
         assert_int_equal(policy_classify(&s, &uc, 5), PROTECT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 5), SOFT_NONE);
         assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 205);
         assert_int_equal(first_victim(&s, &uc, POLICY_BADNESS), 205);
-        assert_string_equal(policy_protect_to_string(PROTECT_NAME), "Protect=");
+        assert_string_equal(policy_soft_to_string(SOFT_PROTECT_NAME), "soft: Protect=");
 }
 
 static void test_outside_user_slice(void **state) {
@@ -218,7 +221,15 @@ static void test_decide_shortage(void **state) {
         slice_state st;
         policy_decision d;
         policy_shortage why = { .need = 100 * MiB, .fair_share = 300 * MiB, .why = "machine short: carol grew" };
+        const pid_t leaders[] = { 100 };
         (void) state;
+
+        /* logind named pid 100 the session's leader: the login chain. The
+         * others run in an app unit, children of the user's manager. */
+        s.session_leaders = leaders;
+        s.n_session_leaders = 1;
+        for (size_t i = 1; i < 4; i++)
+                t[i].task.ppid = 1;
 
         uc.policy = POLICY_RSS;
         st = (slice_state) { .initialized = true };
@@ -267,6 +278,7 @@ static void test_login_chain(void **state) {
                 task(107, "screen", 3, SCOPE),
         };
         slice_snapshot s = snap(t, 8, 400 * MiB);
+        pid_t leaders[] = { 100 };
         (void) state;
 
         t[0].task.sid = 100;
@@ -274,12 +286,23 @@ static void test_login_chain(void **state) {
         t[4].task.uid = 0;
         t[5].task.ppid = 104;
         t[6].task.ppid = 105;
+        /* Another uid is a fact: hard. */
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_OTHER_UID);
+        assert_int_equal(policy_classify(&s, &uc, 4), PROTECT_OTHER_UID);
+        /* Names and setsid() are the user's choice: soft, while small. */
         for (size_t i = 0; i < 8; i++)
-                if (i != 6)
-                        assert_int_equal(policy_classify(&s, &uc, i), PROTECT_LOGIN_CHAIN);
+                if (i != 1 && i != 4 && i != 6) {
+                        assert_int_equal(policy_classify(&s, &uc, i), PROTECT_NONE);
+                        assert_int_equal(policy_classify_soft(&s, &uc, i), SOFT_LOGIN_NAME);
+                }
         assert_int_equal(policy_classify(&s, &uc, 6), PROTECT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 6), SOFT_NONE);
         assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 106);
         assert_int_equal(first_victim(&s, &uc, POLICY_RUNTIME), 106);
+        /* logind's session leader is a fact: hard. */
+        s.session_leaders = leaders;
+        s.n_session_leaders = 1;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_LOGIN_CHAIN);
 }
 
 static void test_service_leader_is_a_job(void **state) {
@@ -290,14 +313,18 @@ static void test_service_leader_is_a_job(void **state) {
                 task(302, "make", 100, SCOPE),
         };
         slice_snapshot s = snap(t, 3, 260 * MiB);
+        pid_t leaders[] = { 301 };
         (void) state;
 
         t[0].task.sid = 300;
         t[1].task.sid = 301;
         t[2].task.sid = 301;
-        /* 150 of 260 MiB is more than half anyway; make it less than half. */
         s.memory.current = 400 * MiB;
         assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 0), SOFT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_LOGIN_NAME);
+        s.session_leaders = leaders;
+        s.n_session_leaders = 1;
         assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_LOGIN_CHAIN);
         assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 300);
 }
@@ -311,14 +338,127 @@ static void test_login_chain_hog(void **state) {
         slice_snapshot s = snap(t, 2, 380 * MiB);
         (void) state;
 
-        /* More than half of the slice: the chain itself is the hog. */
+        /* A large share of the slice: the name counts for nothing. */
         assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        assert_int_equal(policy_classify_soft(&s, &uc, 0), SOFT_NONE);
         assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 100);
         /* With usage unknown the tasks' own sum decides. */
         s.memory.current = 0;
-        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
-        t[0].task.rss_bytes = 10 * MiB;
+        assert_int_equal(policy_classify_soft(&s, &uc, 0), SOFT_NONE);
+        t[0].task.rss_bytes = 5 * MiB;
+        assert_int_equal(policy_classify_soft(&s, &uc, 0), SOFT_LOGIN_NAME);
+}
+
+/* The attack of issue 9: a hog split into setsid'd processes named
+ * "tmux: server", next to the user's small, stable editor. One of the
+ * pieces goes first, never the editor: in three pieces each holds more
+ * than a quarter; in five, the name-protected tasks together do. */
+static void test_hog_named_tmux_split(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "vim", 40, SCOPE),
+                task(201, "tmux: server", 150, SCOPE),
+                task(202, "tmux: server", 150, SCOPE),
+                task(203, "tmux: server", 150, SCOPE),
+                task(204, "tmux: server", 0, SCOPE),
+                task(205, "tmux: server", 0, SCOPE),
+        };
+        slice_snapshot s = snap(t, 4, 495 * MiB);
+        (void) state;
+
+        for (size_t i = 1; i < 6; i++)
+                t[i].task.sid = t[i].task.pid;
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_NONE);
+        assert_int_not_equal(first_victim(&s, &uc, POLICY_RSS), 200);
+        assert_int_not_equal(first_victim(&s, &uc, POLICY_BADNESS), 200);
+
+        for (size_t i = 1; i < 6; i++)
+                t[i].task.rss_bytes = 90 * MiB;
+        s.n_tasks = 6;
+        assert_true(90 * MiB <= s.memory.current / 4);
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_NONE);
+        assert_int_not_equal(first_victim(&s, &uc, POLICY_RSS), 200);
+        assert_int_not_equal(first_victim(&s, &uc, POLICY_RUNTIME), 200);
+
+        /* A real tmux server, small next to the hog, keeps its place. */
+        t[1].task.rss_bytes = 6 * MiB;
+        for (size_t i = 2; i < 6; i++) {
+                t[i].task.comm[0] = 'x';
+                t[i].task.sid = 100;
+        }
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_LOGIN_NAME);
+}
+
+/* A tmux server that grew while the slice went towards its budget loses its
+ * soft protection, however small its share. */
+static void test_soft_void_after_growth(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "vim", 40, SCOPE),
+                task(201, "tmux: server", 5, SCOPE),
+                task(202, "make", 300, SCOPE),
+        };
+        slice_snapshot s = snap(t, 3, 480 * MiB);
+        policy_history h = {};
+        (void) state;
+
+        s.history = &h;
+        assert_int_equal(policy_observe_tasks(&h, &s, 1 * SEC), 0);
+        assert_int_equal(policy_observe_tasks(&h, &s, 3 * SEC), 0);
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_LOGIN_NAME);
+        t[1].task.rss_bytes = 100 * MiB;
+        assert_int_equal(policy_observe_tasks(&h, &s, 5 * SEC), 0);
+        assert_true(100 * MiB <= s.memory.current / 4);
+        assert_int_equal(policy_classify_soft(&s, &uc, 1), SOFT_NONE);
+        growth_history_done(&h);
+}
+
+/* Another uid is protected, but not the user's own subordinate uids
+ * (rootless containers). */
+static void test_other_uid_and_subuids(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "sudo", 5, SCOPE),
+                task(201, "podman-hog", 300, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 310 * MiB);
+        subuid_range sub[] = { { .start = 165536, .count = 65536 } };
+        (void) state;
+
+        t[0].task.uid = 0;
+        t[1].task.uid = 165536 + 1000;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OTHER_UID);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_OTHER_UID);
+        s.subuids = sub;
+        s.n_subuids = 1;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OTHER_UID);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_NONE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 201);
+        t[1].task.uid = 165536 + 65536;         /* one past the range */
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_OTHER_UID);
+}
+
+/* The login shell (a child of logind's session leader) is protected unless
+ * the user made it the hog (exec in its place). */
+static void test_login_shell_hog(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(101, "bash", 20, SCOPE),
+                task(102, "vim", 30, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 400 * MiB);
+        pid_t leaders[] = { 100 };
+        (void) state;
+
+        t[0].task.ppid = 100;
+        t[1].task.ppid = 101;
+        s.session_leaders = leaders;
+        s.n_session_leaders = 1;
         assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_LOGIN_CHAIN);
+        assert_int_equal(policy_classify(&s, &uc, 1), PROTECT_NONE);
+        t[0].task.rss_bytes = 300 * MiB;
+        assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_NONE);
+        assert_int_equal(first_victim(&s, &uc, POLICY_RSS), 101);
 }
 
 static void test_ties(void **state) {
@@ -435,6 +575,30 @@ static void test_decide_oom_kills_at_once(void **state) {
         /* Once seen, the same count is no news. */
         policy_decide(&s, &uc, SEC, &st, 101 * SEC, &d);
         assert_int_equal(d.reason, KILL_REASON_NONE);
+}
+
+
+/* The reason is logged and sent to the user as it is: a forged comm goes in
+ * escaped, so it cannot start a journal line or a terminal sequence. */
+static void test_decide_reason_escapes_comm(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(200, "x\n<0>\x1b[2J\x9b", 450, APP),
+                task(202, "vim", 20, SCOPE),
+        };
+        slice_snapshot s = snap(t, 2, 495 * MiB);
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        st = fresh_state(&s);
+        s.events_local.oom = 1;
+        policy_decide(&s, &uc, SEC, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.pids[0], 200);
+        assert_non_null(strstr(d.reason_text, "'x\\n<0>\\x1b[2J\\x9b'"));
+        for (const char *p = d.reason_text; *p; p++)
+                assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
 }
 
 static void test_decide_descendant_limit_is_not_ours(void **state) {
@@ -688,6 +852,27 @@ static void test_decide_stands_down_for_the_kernel(void **state) {
         s.events_local.oom = 4;
         policy_decide(&s, &uc, SEC, &st, 103 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
+
+        /* A task stuck in exit holds it back for a while only: 2 x KillGrace
+         * (2 s here), at least 5 s. */
+        t[0].task.rss_bytes = 400 * MiB;
+        st = fresh_state(&s);
+        s.events_local.oom = 5;
+        policy_decide(&s, &uc, SEC, &st, 200 * SEC, &d);
+        assert_true(d.stand_down);
+        s.events_local.oom = 6;
+        policy_decide(&s, &uc, SEC, &st, 204 * SEC, &d);
+        assert_true(d.stand_down);
+        s.events_local.oom = 7;
+        policy_decide(&s, &uc, SEC, &st, 205 * SEC, &d);
+        assert_false(d.stand_down);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.pids[0], 201);
+        /* A new dying task gets its own wait. */
+        t[0].task.start_time = 999;
+        s.events_local.oom = 8;
+        policy_decide(&s, &uc, SEC, &st, 206 * SEC, &d);
+        assert_true(d.stand_down);
 }
 
 static void test_decide_no_victim(void **state) {
@@ -1395,10 +1580,15 @@ int main(void) {
                 cmocka_unit_test(test_decide_shortage),
                 cmocka_unit_test(test_service_leader_is_a_job),
                 cmocka_unit_test(test_login_chain_hog),
+                cmocka_unit_test(test_hog_named_tmux_split),
+                cmocka_unit_test(test_soft_void_after_growth),
+                cmocka_unit_test(test_other_uid_and_subuids),
+                cmocka_unit_test(test_login_shell_hog),
                 cmocka_unit_test(test_ties),
                 cmocka_unit_test(test_protected_ranked_last),
                 cmocka_unit_test(test_decide_max_alone_is_no_evidence),
                 cmocka_unit_test(test_decide_oom_kills_at_once),
+                cmocka_unit_test(test_decide_reason_escapes_comm),
                 cmocka_unit_test(test_decide_descendant_limit_is_not_ours),
                 cmocka_unit_test(test_decide_first_call_is_baseline),
                 cmocka_unit_test(test_decide_sustained_pressure),

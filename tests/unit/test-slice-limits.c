@@ -10,10 +10,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cgfs.h"
+#include "report.h"
 #include "slice-limits.h"
+#include "tmptree.h"
+#include "user.h"
 #include "util.h"
 
 #define MiB (1ULL << 20)
@@ -207,8 +215,79 @@ static void test_contract_grid(void **state) {
                         }
 }
 
+static char *read_back(const char *root, const char *file) {
+        char path[512], *buf = calloc(1, 64);
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/user.slice/user-4242.slice/%s", root, file);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        assert_non_null(buf);
+        (void) fread(buf, 1, 63, f);
+        fclose(f);
+        return buf;
+}
+
+/* `systemctl set-property` by someone else, or a write to the files: the
+ * next sample sees limits that are not the ones memgovd set, says so and
+ * sets them again. */
+static void test_drift_reapplied(void **state) {
+        char *root = tmptree_new(), *v;
+        context ctx = { .limits_backend = LIMITS_CGROUPFS };
+        User u = { .uid = 4242, .has_slice = true, .ctx = &ctx };
+        cgfs_memory m = { .current = 100 * MiB, .swap_max = INF };
+
+        (void) state;
+        tmptree_mkdir(root, "user.slice/user-4242.slice");
+        tmptree_write(root, "user.slice/user-4242.slice/memory.high", "max\n");
+        tmptree_write(root, "user.slice/user-4242.slice/memory.max", "max\n");
+        tmptree_write(root, "user.slice/user-4242.slice/memory.swap.max", "max\n");
+        ctx.cgroot_fd = tmptree_open(root);
+        snprintf(u.cgroup, sizeof u.cgroup, "user.slice/user-4242.slice");
+        snprintf(u.unit, sizeof u.unit, "user-4242.slice");
+        snprintf(u.name, sizeof u.name, "alice");
+        u.config.memory_high = 450 * MiB;
+        u.config.memory_max = 500 * MiB;
+        u.config.memory_swap_max = INF;
+
+        /* First sample: the budget is set. */
+        m.high = m.max = INF;
+        assert_int_equal(limits_update(&u, &m, false), 0);
+        v = read_back(root, "memory.max");
+        assert_string_equal(v, "524288000");
+        free(v);
+
+        /* Unchanged: nothing is written. */
+        tmptree_write(root, "user.slice/user-4242.slice/memory.max", "524288000");
+        m.high = 450 * MiB;
+        m.max = 500 * MiB;
+        assert_int_equal(limits_update(&u, &m, false), 0);
+
+        /* Raised behind memgovd's back: set again on the next sample. */
+        tmptree_write(root, "user.slice/user-4242.slice/memory.max", "max\n");
+        m.max = INF;
+        assert_int_equal(limits_update(&u, &m, false), 0);
+        v = read_back(root, "memory.max");
+        assert_string_equal(v, "524288000");
+        free(v);
+
+        /* The kernel keeps whole pages: a value it rounded is no drift. */
+        u.config.memory_max = 500 * MiB + 100;
+        u.limits.max = 500 * MiB + 100;
+        tmptree_write(root, "user.slice/user-4242.slice/memory.max", "untouched");
+        m.max = 500 * MiB;
+        assert_int_equal(limits_update(&u, &m, false), 0);
+        v = read_back(root, "memory.max");
+        assert_string_equal(v, "untouched");
+        free(v);
+
+        close(ctx.cgroot_fd);
+        tmptree_free(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_drift_reapplied),
                 cmocka_unit_test(test_infinite_target),
                 cmocka_unit_test(test_raise_or_keep),
                 cmocka_unit_test(test_within_budget),
@@ -221,5 +300,6 @@ int main(void) {
                 cmocka_unit_test(test_contract_grid),
         };
 
+        log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

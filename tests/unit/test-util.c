@@ -3,9 +3,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "subuid.h"
 #include "tmptree.h"
 #include "util.h"
 
@@ -320,9 +323,50 @@ static void test_nss_grow(void **state) {
         assert_int_equal(pw.pw_uid, 0);
 }
 
+
+/* /etc/subuid through an injectable root: by name or by uid, several
+ * ranges, malformed and overflowing lines skipped, a missing file is none. */
+static void test_subuid_read(void **state) {
+        char *root = tmptree_new();
+        subuid_range *r = NULL;
+        size_t n = 99;
+        int fd;
+
+        (void) state;
+        fd = tmptree_open(root);
+        assert_int_equal(subuid_read(fd, "etc/subuid", "alice", 1001, &r, &n), 0);
+        assert_null(r);
+        assert_int_equal(n, 0);
+
+        tmptree_write(root, "etc/subuid",
+                      "bob:100000:65536\n"
+                      "alice:165536:65536\n"
+                      "garbage\n"
+                      "alice:x:5\n"
+                      "alice:4294967000:1000\n"
+                      "alice:300000:0\n"
+                      "1001:500000:10\n"
+                      "alicex:900000:10\n");
+        assert_int_equal(subuid_read(fd, "etc/subuid", "alice", 1001, &r, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(r[0].start, 165536);
+        assert_int_equal(r[0].count, 65536);
+        assert_int_equal(r[1].start, 500000);
+        assert_true(subuid_contains(r, n, 165536));
+        assert_true(subuid_contains(r, n, 165536 + 65535));
+        assert_false(subuid_contains(r, n, 165536 + 65536));
+        assert_false(subuid_contains(r, n, 100000));
+        assert_false(subuid_contains(r, n, 900000));
+        assert_true(subuid_contains(r, n, 500009));
+        free(r);
+        close(fd);
+        tmptree_free(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_u64),
+                cmocka_unit_test(test_subuid_read),
                 cmocka_unit_test(test_parse_int_and_limit),
                 cmocka_unit_test(test_parse_bytes),
                 cmocka_unit_test(test_parse_usec),
