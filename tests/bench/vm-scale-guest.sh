@@ -13,14 +13,16 @@
 # restart, Type=notify) at each size. Prints a markdown table and writes it
 # to $MEMGOV_RESULTS/scale.md. Figures only: exits 0 unless the setup fails.
 # Environment: SCALE_SIZES="3 30 300", SCALE_RUNS=3, SCALE_WINDOW=20,
-# SCALE_SETTLE=20 (seconds idle before measuring).
+# SCALE_SETTLE=20 (seconds idle before measuring); SCALE_COMPARE=PATH: a
+# whole pass first with the memgovd binary at PATH bind-mounted over the
+# installed one (rows "memgovd (compared)"), then one with the installed
+# binary, in the same boot, each pass with its own users.
 set -uo pipefail
 
 read -r -a SIZES <<<"${SCALE_SIZES:-3 30 300}"
 RUNS=${SCALE_RUNS:-3}
 WINDOW=${SCALE_WINDOW:-20}
 SETTLE=${SCALE_SETTLE:-20}
-BASE_UID=20000
 CG=/sys/fs/cgroup/user.slice
 OUT=${MEMGOV_RESULTS:-/tmp}/scale.md
 
@@ -77,8 +79,8 @@ add_users() { # up to $1 users, each with a slice holding one sleeper
 budgets_applied() {
   local want=$1 unset t
   for ((k = 0; k < 1200; k++)); do
-    unset=$(cat "$CG"/user-2[0-9][0-9][0-9][0-9].slice/memory.max 2>/dev/null | grep -c '^max$')
-    have=$(find "$CG" -maxdepth 1 -name 'user-2[0-9][0-9][0-9][0-9].slice' | wc -l)
+    unset=$(cat "$CG"/user-"${BASE_UID:0:2}"[0-9][0-9][0-9].slice/memory.max 2>/dev/null | grep -c '^max$')
+    have=$(find "$CG" -maxdepth 1 -name "user-${BASE_UID:0:2}[0-9][0-9][0-9].slice" | wc -l)
     if ((have >= want && unset == 0)); then
       t=$(now)
       awk -v a="$LAST_LOGIN" -v b="$t" 'BEGIN { printf "%.1f", b - a }'
@@ -121,7 +123,16 @@ systemctl start systemd-oomd.service || log "systemd-oomd did not start"
 systemctl start earlyoom.service || log "earlyoom did not start"
 sleep 2
 
-ROWS=()
+# One pass over the sizes, logins included, with the memgovd binary in
+# place; its rows are labelled LABEL. Each pass has its own users (from
+# uid BASE), so that no budget is left over from the pass before.
+run_phase() {
+  local label=$1 size p wk cpu rss priv fds extra applied d
+  systemctl stop 'idle-*.service' 'user-2????.slice' >/dev/null 2>&1
+  BASE_UID=$2
+  n_users=0
+  systemctl restart memgovd.service || die "memgovd.service does not restart"
+  sleep 2
 for size in "${SIZES[@]}"; do
   add_users "$size"
   applied=$(budgets_applied "$size")
@@ -138,7 +149,7 @@ for size in "${SIZES[@]}"; do
     log "$size users: window $run: $(printf '%s; ' "${samples[@]: -${#PIDS[@]}}")"
   done
   for d in memgovd earlyoom systemd-oomd; do
-    [[ -n ${PIDS[$d]:-} ]] || { ROWS+=("| $size | $d | not running | | | | | |"); continue; }
+    [[ -n ${PIDS[$d]:-} ]] || { ROWS+=("| $size | $d | not running | | | | | | |"); continue; }
     p=${PIDS[$d]}
     wk=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $2 }' | median)
     cpu=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $3 }' | median)
@@ -148,10 +159,21 @@ for size in "${SIZES[@]}"; do
     else
       extra=" | "
     fi
+    [[ $d == memgovd ]] && d=$label
     ROWS+=("| $size | $d | $wk | $cpu | $(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') | $(awk -v k="$priv" 'BEGIN { printf "%.1f", k / 1024 }') | $fds | $extra |")
   done
-  log "$size users done"
+  log "$label: $size users done"
 done
+}
+
+ROWS=()
+if [[ -n ${SCALE_COMPARE:-} ]]; then
+  memgovd_bin=$(command -v memgovd)
+  mount --bind "$SCALE_COMPARE" "$memgovd_bin" || die "cannot bind-mount $SCALE_COMPARE"
+  run_phase "memgovd (compared)" 20000
+  umount "$memgovd_bin" || die "cannot unmount $memgovd_bin"
+fi
+run_phase memgovd 21000
 
 {
   echo "Idle cost, $(date -u +%Y-%m-%d), guest $(uname -r), $(nproc) vCPU, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo);"
