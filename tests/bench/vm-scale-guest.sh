@@ -10,9 +10,10 @@
 # minute. Also: the time from the last of a batch of logins to every
 # budget applied (memory.max set on every slice), and memgovd's time from
 # exec to READY=1 (ExecMainStartTimestamp to ActiveEnterTimestamp of a
-# restart, Type=notify) at each size. Prints a markdown table and writes it
+# restart, Type=notify) at each size; and memgovd's reaction to a hog with
+# the last pass's users still there (see reaction()). Prints a markdown table and writes it
 # to $MEMGOV_RESULTS/scale.md. Figures only: exits 0 unless the setup fails.
-# Environment: SCALE_SIZES="3 30 300", SCALE_RUNS=3, SCALE_WINDOW=20,
+# Environment: SCALE_REACTION=0 skips the reaction; SCALE_SIZES="3 30 300", SCALE_RUNS=3, SCALE_WINDOW=20,
 # SCALE_SETTLE=20 (seconds idle before measuring); SCALE_COMPARE=PATH: a
 # whole pass first with the memgovd binary at PATH bind-mounted over the
 # installed one (rows "memgovd (compared)"), then one with the installed
@@ -166,6 +167,46 @@ for size in "${SIZES[@]}"; do
 done
 }
 
+# memgovd's reaction with every user of the last pass still there: alice
+# gets MemoryHigh=200M, MemoryMax=300M, and a hog (anon memory, no swap)
+# grows past them in her slice. psi-first arms the trigger memgovd arms (some
+# 10% of the 1 s window) and notes when it first fires; the kill is the time
+# of memgovd's kill record. Overhead = kill - first PSI event -
+# PressureDuration (5 s by default). Sets REACTION.
+REACTION="not measured"
+reaction() {
+  local slice=$CG/user-1001.slice t_start t_psi t_kill k psi_pid
+  mkdir -p /etc/memgov/users.d
+  printf 'MemoryHigh=200M\nMemoryMax=300M\n' >/etc/memgov/users.d/alice.conf
+  systemctl reload memgovd.service
+  systemd-run -q --uid=1001 --slice=user-1001.slice --unit=react-sleeper sleep infinity
+  for ((k = 0; k < 300; k++)); do
+    [[ $(cat "$slice/memory.max" 2>/dev/null) == 314572800 ]] && break
+    sleep 0.1
+  done
+  [[ $(cat "$slice/memory.max" 2>/dev/null) == 314572800 ]] || { REACTION="alice's budget was never applied"; return; }
+  psi-first "$slice" 100000 1000000 150 >/tmp/psi-first.out &
+  psi_pid=$!
+  sleep 0.5
+  t_start=$(date +%s.%N)
+  systemd-run -q --uid=1001 --slice=user-1001.slice --unit=react-hog hog --mb 600 --step-mb 8 --interval-ms 100 --hold
+  for ((k = 0; k < 1500; k++)); do
+    systemctl is-active --quiet react-hog.service || break
+    sleep 0.1
+  done
+  wait "$psi_pid"
+  t_psi=$(cat /tmp/psi-first.out)
+  t_kill=$(journalctl -b MEMGOV_EVENT=kill MEMGOV_UID=1001 -o json -n 1 | jq -r '.__REALTIME_TIMESTAMP // empty')
+  systemctl stop react-sleeper.service react-hog.service >/dev/null 2>&1
+  if [[ -z $t_psi || -z $t_kill ]]; then
+    REACTION="no kill or no PSI event within 150 s (first PSI event: '${t_psi:-none}', kill record: '${t_kill:-none}')"
+    return
+  fi
+  REACTION=$(awk -v s="$t_start" -v p="$t_psi" -v k="$t_kill" 'BEGIN {
+    k /= 1e6
+    printf "first PSI event %.1f s after the hog started; kill %.2f s after it; overhead (minus PressureDuration=5s) %.2f s, PSI window 1 s; hog start to kill %.1f s", p - s, k - p, k - p - 5, k - s }')
+}
+
 ROWS=()
 if [[ -n ${SCALE_COMPARE:-} ]]; then
   memgovd_bin=$(command -v memgovd)
@@ -174,6 +215,8 @@ if [[ -n ${SCALE_COMPARE:-} ]]; then
   umount "$memgovd_bin" || die "cannot unmount $memgovd_bin"
 fi
 run_phase memgovd 21000
+[[ ${SCALE_REACTION:-1} == 1 ]] && reaction
+log "reaction: $REACTION"
 
 {
   echo "Idle cost, $(date -u +%Y-%m-%d), guest $(uname -r), $(nproc) vCPU, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo);"
@@ -182,5 +225,7 @@ run_phase memgovd 21000
   echo "| users | daemon | wake-ups/min | CPU ms/min | RSS MiB | private MiB | fds | last login → all budgets | exec → READY=1 |"
   echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "Reaction of memgovd with $n_users idle users present: $REACTION."
 } | tee "$OUT"
 exit 0
