@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "policy-rank.h"
 
 static const char *const protect_names[_PROTECT_MAX] = {
         [PROTECT_NONE]          = "",

@@ -139,6 +139,18 @@ static void print_memory(const snapshot *s, const user_config *uc) {
         }
         printf("  usage %s (%.0f%% of MemoryMax), peak %s\n", format_bytes(cur, sizeof cur, m->current),
                share(m->current, m->max), format_bytes(peak, sizeof peak, m->peak));
+        if (s->slice.has_stat) {
+                char cache[FORMAT_BYTES_MAX], unrecl[FORMAT_BYTES_MAX], swappable[FORMAT_BYTES_MAX];
+                slice_state none = {};
+                memstat_usage u;
+
+                /* Without memgovd's history there is no thrashing verdict: cache counts as reclaimable. */
+                policy_usage(&s->slice, &none, &u);
+                printf("  of it: %s cache, %s swappable, %s unreclaimable (what warnings and kills go by)\n",
+                       format_bytes(cache, sizeof cache, u.cache), format_bytes(swappable, sizeof swappable, u.swappable),
+                       format_bytes(unrecl, sizeof unrecl, u.unreclaimable));
+        } else
+                puts("  of it: all unreclaimable as far as memgov can tell (no memory.stat)");
         printf("  limits in force: memory.high %s, memory.max %s", format_bytes(high, sizeof high, m->high),
                format_bytes(max, sizeof max, m->max));
         if (m->max != uc->memory_max || m->high != uc->memory_high)
@@ -165,6 +177,9 @@ static void print_victims(const snapshot *s, const user_config *uc) {
 
         printf("\nIf memgovd had to act now (Policy=%s, KillScope=%s):\n", policy_kind_to_string(uc->policy),
                kill_scope_to_string(uc->kill_scope));
+        if (uc->policy == POLICY_GROWTH)
+                puts("  (growth is measured by memgovd from its samples as the slice nears its budget; here,\n"
+                     "  without them, every task counts as grown from 0: the score is what it holds now)");
         if (s->slice.n_tasks == 0) {
                 puts("  the slice has no tasks");
                 return;
@@ -187,6 +202,18 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 }
                 if (shown++ == EXPLAIN_TOP)
                         continue;
+                if (uc->policy == POLICY_GROWTH) {
+                        char grown[FORMAT_BYTES_MAX];
+                        int64_t g = ranked[i].score;
+
+                        printf("  %s pid %d (%s), rss %s, grew %s%s (badness %" PRId64 "), in /%s\n",
+                               shown == 1 ? "victim:   " : "then:     ", (int) t->task.pid,
+                               ctl_printable(t->task.comm, comm, sizeof comm),
+                               format_bytes(rss, sizeof rss, t->task.rss_bytes), g < 0 ? "-" : "",
+                               format_bytes(grown, sizeof grown, g < 0 ? (uint64_t) -g : (uint64_t) g),
+                               ranked[i].tiebreak, t->cgroup ? t->cgroup : s->slice.cgroup);
+                        continue;
+                }
                 printf("  %s pid %d (%s), rss %s, score %" PRId64 ", in /%s\n", shown == 1 ? "victim:   " : "then:     ",
                        (int) t->task.pid, ctl_printable(t->task.comm, comm, sizeof comm),
                        format_bytes(rss, sizeof rss, t->task.rss_bytes),

@@ -120,21 +120,30 @@ static void print_table(json_object *root, int pid, bool running) {
                get_bool(root, "dry_run") ? "DRY RUN (logs what it would kill, kills nothing)" : "live",
                get_str(root, "limits_backend", "?"), (double) get_u64(root, "pressure_window_usec") / 1e6,
                get_bool(root, "psi_privileged") ? "" : " (unprivileged)");
-        printf("\n%-12s %6s %9s %9s %9s %9s %8s %5s %5s %4s  %s\n", "USER", "UID", "USAGE", "HIGH", "MAX", "PEAK",
-               "PSI10", "WARNS", "KILLS", "OOM", "LAST VICTIM");
+        printf("\n%-12s %6s %9s %9s %9s %9s %9s %9s %8s %5s %5s %4s  %s\n", "USER", "UID", "USAGE", "CACHE",
+               "UNRECL", "HIGH", "MAX", "PEAK", "PSI10", "WARNS", "KILLS", "OOM", "LAST VICTIM");
 
         json_object_object_get_ex(root, "users", &users);
         n = json_object_is_type(users, json_type_array) ? json_object_array_length(users) : 0;
         for (size_t i = 0; i < n; i++) {
                 json_object *u = json_object_array_get_idx(users, i);
                 char usage[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], peak[FORMAT_BYTES_MAX];
-                char psi[16], victim[160], ago[48], name[13];
+                char psi[16], victim[160], ago[48], name[13], cache[FORMAT_BYTES_MAX], unrecl[FORMAT_BYTES_MAX];
                 uint64_t live = get_u64(u, "usage_live"), victim_pid = get_u64(u, "last_victim_pid");
                 double psi10 = has_number(u, "psi_some_avg10_live") ? get_double(u, "psi_some_avg10_live")
                                                                      : get_double(u, "psi_some_avg10");
 
                 ctl_printable(get_str(u, "user", "?"), name, sizeof name);
                 format_bytes(usage, sizeof usage, live != BYTES_INFINITY ? live : get_u64(u, "usage"));
+                /* As memgovd last split it: only it knows the swap and thrashing verdicts. */
+                if (has_number(u, "cache_bytes"))
+                        format_bytes(cache, sizeof cache, get_u64(u, "cache_bytes"));
+                else
+                        snprintf(cache, sizeof cache, "-");
+                if (has_number(u, "unreclaimable_bytes"))
+                        format_bytes(unrecl, sizeof unrecl, get_u64(u, "unreclaimable_bytes"));
+                else
+                        snprintf(unrecl, sizeof unrecl, "-");
                 fmt_limit(high, sizeof high, get_u64(u, "high"));
                 fmt_limit(max, sizeof max, get_u64(u, "max"));
                 format_bytes(peak, sizeof peak, get_u64(u, "peak"));
@@ -148,13 +157,15 @@ static void print_table(json_object *root, int pid, bool running) {
                 } else
                         snprintf(victim, sizeof victim, "-");
 
-                printf("%-12.12s %6" PRIu64 " %9s %9s %9s%s %9s %8s %5" PRIu64 " %5" PRIu64 " %4" PRIu64 "  %s\n",
-                       name, get_u64(u, "uid"), usage, high, max, get_bool(u, "stepping") ? "*" : " ", peak, psi,
+                printf("%-12.12s %6" PRIu64 " %9s %9s %9s %9s %9s%s %9s %8s %5" PRIu64 " %5" PRIu64 " %4" PRIu64
+                       "  %s\n",
+                       name, get_u64(u, "uid"), usage, cache, unrecl, high, max, get_bool(u, "stepping") ? "*" : " ", peak, psi,
                        get_u64(u, "warns"), get_u64(u, "kills"), get_u64(u, "kernel_oom_kills"), victim);
         }
         if (n == 0)
                 printf("(no users governed)\n");
-        printf("\nUSAGE is live from /sys/fs/cgroup; '*' after MAX: a limit is being stepped down towards the\n"
+        printf("\nUSAGE is live from /sys/fs/cgroup; CACHE (reclaimable file cache) and UNRECL (what reclaim\n"
+               "cannot take back: what warnings and kills go by) are memgovd's last sample; '*' after MAX: a limit is being stepped down towards the\n"
                "budget as usage falls; '!' after PSI10: under pressure now. OOM counts the kernel's own kills.\n");
 }
 

@@ -50,7 +50,7 @@ static const char *user_name(name_cache *c, uid_t uid) {
 }
 
 static void top_help(FILE *f) {
-        fputs("Usage: memgovctl top [--policy rss|runtime|badness] [--json] [--config PATH]\n"
+        fputs("Usage: memgovctl top [--policy rss|runtime|badness|growth] [--json] [--config PATH]\n"
               "                     [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
               "TARGET: a user name, a UID (its /user.slice/user-UID.slice), or a cgroup path\n"
               "starting with '/' relative to the cgroup root.\n", f);
@@ -75,7 +75,7 @@ static int parse_args(int argc, char **argv, top_args *ret) {
                 case ARG_POLICY:
                         ret->policy = policy_kind_from_string(optarg);
                         if (ret->policy < 0) {
-                                fprintf(stderr, "memgovctl top: unknown policy '%s': expected rss, runtime or badness\n",
+                                fprintf(stderr, "memgovctl top: unknown policy '%s': expected rss, runtime, badness or growth\n",
                                         optarg);
                                 return -EINVAL;
                         }
@@ -210,6 +210,12 @@ static int print_json(const snapshot *s, const policy_candidate *ranked, policy_
 static void format_score(char *buf, size_t size, policy_kind kind, int64_t score) {
         if (kind == POLICY_RSS)
                 format_bytes(buf, size, (uint64_t) score);
+        else if (kind == POLICY_GROWTH) {
+                /* Growth can be negative: a task that shrank since the baseline. */
+                char b[FORMAT_BYTES_MAX];
+                snprintf(buf, size, "%s%s", score < 0 ? "-" : "",
+                         format_bytes(b, sizeof b, score < 0 ? (uint64_t) -score : (uint64_t) score));
+        }
         else if (kind == POLICY_RUNTIME)
                 format_usec(buf, size, (usec_t) score);
         else

@@ -97,17 +97,36 @@ static const procfs_task *find_task(const snapshot *s, pid_t pid) {
         return NULL;
 }
 
+/* "820M used, 700M of it cache, 120M unreclaimable". */
+void act_usage_text(const memstat_usage *u, char *buf, size_t size) {
+        char total[FORMAT_BYTES_MAX], cache[FORMAT_BYTES_MAX], unrecl[FORMAT_BYTES_MAX];
+
+        if (!u->known) {
+                snprintf(buf, size, "%s used", format_bytes(total, sizeof total, u->total));
+                return;
+        }
+        snprintf(buf, size, "%s used, %s of it cache, %s unreclaimable", format_bytes(total, sizeof total, u->total),
+                 format_bytes(cache, sizeof cache, u->cache), format_bytes(unrecl, sizeof unrecl, u->unreclaimable));
+}
+
+void act_record_add_usage(record *r, const memstat_usage *u) {
+        record_add(r, "MEMGOV_CACHE_BYTES=%" PRIu64, u->known ? u->cache : 0);
+        record_add(r, "MEMGOV_UNRECLAIMABLE_BYTES=%" PRIu64, u->known ? u->unreclaimable : u->total);
+}
+
 void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
         context *ctx = u->ctx;
         const user_config *uc = &u->effective;
-        char table[CANDIDATES_TEXT_MAX], top[512] = "", next[512] = "", text[1536];
+        char table[CANDIDATES_TEXT_MAX], top[512] = "", next[512] = "", text[2048], split[256];
         char used[FORMAT_BYTES_MAX], budget[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX];
         unsigned level = dec->warn_level < uc->n_warn ? uc->warn[dec->warn_level] : 0;
-        uint64_t usage = s->slice.memory.current;
+        /* Warning levels are crossed by unreclaimable usage: that is what is shown against them. */
+        uint64_t usage = dec->usage.known ? dec->usage.unreclaimable : s->slice.memory.current;
         size_t n_ranked = rank(u, s);
         record r;
 
         candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
+        act_usage_text(&dec->usage, split, sizeof split);
         for (size_t i = 0; i < n_ranked && i < 3; i++) {
                 const procfs_task *t = &s->slice.tasks[u->ranked[i].index].task;
                 char rss[FORMAT_BYTES_MAX];
@@ -128,19 +147,24 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
 
         record_init(&r, MEMGOV_MESSAGE_WARN, "warn", LOG_WARNING, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
-        record_add_memory(&r, usage, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
+        record_add_memory(&r, s->slice.memory.current, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
+        act_record_add_usage(&r, &dec->usage);
         record_add(&r, "MEMGOV_WARN_LEVEL=%u%%", level / 100);
         record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
         record_add(&r, "MEMGOV_CANDIDATES=%s", table);
-        record_emit(&r, "%s (%u) uses %s of MemoryMax=%s (%u%%), past the %u%% warning level; largest: %s", u->name,
-                    (unsigned) u->uid, format_bytes(used, sizeof used, usage), budget, usage_percent(u, usage),
-                    level / 100, top[0] ? top : "none");
+        record_emit(&r, "%s (%u) holds %s%s of MemoryMax=%s (%u%%), past the %u%% warning level (%s); largest: %s",
+                    u->name, (unsigned) u->uid, format_bytes(used, sizeof used, usage),
+                    dec->usage.known ? " that cannot be reclaimed" : "", budget, usage_percent(u, usage), level / 100,
+                    split, top[0] ? top : "none");
 
         snprintf(text, sizeof text,
-                 "memgov: %s, your processes use %s of your %s memory budget (%u%%).\n"
+                 "memgov: %s, your processes use %s of your %s memory budget (%u%%)%s.\n"
+                 "memgov: in all: %s.\n"
                  "memgov: largest: %s.\n"
                  "memgov: %s\n",
-                 u->name, used, budget, usage_percent(u, usage), top[0] ? top : "none", next);
+                 u->name, used, budget, usage_percent(u, usage),
+                 dec->usage.known ? ", counting memory the kernel cannot reclaim" : "", split,
+                 top[0] ? top : "none", next);
         tell_user(u, text);
 
         u->warns++;
@@ -151,6 +175,9 @@ static void kill_close_handles(User *u) {
         actuator *a = &u->ctx->actuator;
         kill_op *k = &u->kill;
 
+        for (size_t i = 0; i < k->n_leaders; i++)
+                k->exit_sources[i] = sd_event_source_disable_unref(k->exit_sources[i]);
+        k->n_leaders = 0;
         for (size_t i = 0; i < k->n; i++)
                 if (k->handles[i] >= 0) {
                         k->ops->close_task(a, k->handles[i]);
@@ -164,12 +191,12 @@ static void kill_finish(User *u, const char *how, bool evaluate) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char took[FORMAT_USEC_MAX];
 
-        k->exit_source = sd_event_source_disable_unref(k->exit_source);
         if (k->timer)
                 (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
         if (k->active && k->n > 0)
-                log_info("Kill of pid %d (%s) in %s: %s after %s", (int) k->tasks[0].pid, k->tasks[0].comm,
-                         u->cgroup, how, format_usec(took, sizeof took, now - k->started));
+                log_info("Kill of pid %d (%s)%s in %s: %s after %s", (int) k->tasks[0].pid, k->tasks[0].comm,
+                         k->n_leaders > 1 ? " and the other victims of its round" : "", u->cgroup, how,
+                         format_usec(took, sizeof took, now - k->started));
         kill_close_handles(u);
         k->active = false;
         if (evaluate) {
@@ -197,47 +224,69 @@ static void kill_escalate(User *u) {
         }
 }
 
+/* How many tasks of the round are still there (exited ones are noted). */
+static size_t kill_survivors(User *u) {
+        actuator *a = &u->ctx->actuator;
+        kill_op *k = &u->kill;
+        size_t n = 0;
+
+        for (size_t i = 0; i < k->n; i++) {
+                if (k->exited[i] || k->handles[i] < 0)
+                        continue;
+                if (k->ops->wait_exit(a, k->handles[i], &k->tasks[i], 0) > 0)
+                        k->exited[i] = true;
+                else
+                        n++;
+        }
+        return n;
+}
+
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         User *u = userdata;
         kill_op *k = &u->kill;
         char grace[FORMAT_USEC_MAX];
+        size_t left;
 
         (void) usec;
         if (!k->active)
                 return 0;
+        left = kill_survivors(u);
+        if (left == 0) {
+                kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
+                return 0;
+        }
         if (!k->escalated) {
-                log_notice("pid %d (%s) of %s did not exit within KillGrace=%s; sending SIGKILL", (int) k->tasks[0].pid,
-                           k->tasks[0].comm, u->name, format_usec(grace, sizeof grace, u->config.kill_grace));
+                log_notice("%zu task(s) of %s's kill round (first pid %d, %s) did not exit within KillGrace=%s; "
+                           "sending SIGKILL", left, u->name, (int) k->tasks[0].pid, k->tasks[0].comm,
+                           format_usec(grace, sizeof grace, u->config.kill_grace));
                 kill_escalate(u);
                 k->escalated = true;
                 (void) sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + ACT_KILL_WAIT_USEC);
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
                 return 0;
         }
-        log_warning("pid %d (%s) of %s is still there %s after SIGKILL; no longer waiting", (int) k->tasks[0].pid,
-                    k->tasks[0].comm, u->name, format_usec(grace, sizeof grace, ACT_KILL_WAIT_USEC));
+        log_warning("%zu task(s) of %s's kill round (first pid %d, %s) are still there %s after SIGKILL; "
+                    "no longer waiting", left, u->name, (int) k->tasks[0].pid, k->tasks[0].comm,
+                    format_usec(grace, sizeof grace, ACT_KILL_WAIT_USEC));
         kill_finish(u, "gave up waiting", true);
         return 0;
 }
 
 static int on_victim_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         User *u = userdata;
-        actuator *a = &u->ctx->actuator;
         kill_op *k = &u->kill;
 
-        (void) s;
         (void) fd;
         (void) revents;
-        k->exited[0] = true;
-        k->exit_source = sd_event_source_disable_unref(k->exit_source);
-        /* Tasks sharing its mm keep the memory: they must go too. */
-        for (size_t i = 1; i < k->n; i++)
-                if (!k->exited[i] && k->handles[i] >= 0 && k->ops->wait_exit(a, k->handles[i], &k->tasks[i], 0) > 0)
-                        k->exited[i] = true;
-        for (size_t i = 1; i < k->n; i++)
-                if (!k->exited[i])
-                        return 0;   /* the timer escalates them */
-        kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
+        for (size_t i = 0; i < k->n_leaders; i++)
+                if (k->exit_sources[i] == s) {
+                        k->exited[k->leaders[i]] = true;
+                        k->exit_sources[i] = sd_event_source_disable_unref(k->exit_sources[i]);
+                }
+        /* Tasks sharing a victim's mm keep its memory: they must go too;
+         * the timer escalates whatever is left. */
+        if (kill_survivors(u) == 0)
+                kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
         return 0;
 }
 
@@ -250,8 +299,16 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
                 snprintf(buf, size, "they reached the hard limit MemoryMax=%s",
                          fmt_limit(a, sizeof a, u->effective.memory_max));
                 break;
+        case KILL_REASON_OOM:
+                snprintf(buf, size,
+                         "they ran out of memory at the hard limit MemoryMax=%s with nothing left to reclaim, "
+                         "so there was no time for a grace period",
+                         fmt_limit(a, sizeof a, u->effective.memory_max));
+                break;
         case KILL_REASON_DEADLINE:
-                snprintf(buf, size, "they were throttled at MemoryHigh=%s for longer than ThrottleDeadline=%s",
+                snprintf(buf, size,
+                         "they were stalled at MemoryHigh=%s without making progress for longer than "
+                         "ThrottleDeadline=%s",
                          fmt_limit(a, sizeof a, u->effective.memory_high),
                          format_usec(b, sizeof b, u->config.throttle_deadline));
                 break;
@@ -263,23 +320,33 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
         }
 }
 
-static void log_kill(User *u, const snapshot *s, const policy_decision *dec, const procfs_task *victim,
-                     const char *cgroup_killed) {
+/* The victims of one round, as the act layer carries them out. */
+typedef struct round_victim {
+        const policy_victim *v;
+        const procfs_task *task;
+        const char *cgroup_killed;     /* cgroup.kill was written */
+        bool done;                     /* signalled (or, in a dry run, would have been) */
+} round_victim;
+
+static void log_kill_victim(User *u, const snapshot *s, const policy_decision *dec, const round_victim *rv,
+                            size_t nth, size_t n_round, const char *table) {
         context *ctx = u->ctx;
         const user_config *uc = &u->effective;
-        char table[CANDIDATES_TEXT_MAX], pids[512] = "", sig[16], rss[FORMAT_BYTES_MAX], text[1024], why[256];
-        size_t n_ranked = rank(u, s);
+        const procfs_task *victim = rv->task;
+        char pids[512] = "", sig[16], rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], round[64] = "";
         const char *verb = ctx->dry_run ? "Would kill" : "Killed";
         record r;
 
-        candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
-        for (size_t i = 0; i < dec->n_pids; i++)
-                strbuf_append(pids, sizeof pids, "%s%d", i ? " " : "", (int) dec->pids[i]);
-        signal_name(cgroup_killed ? SIGKILL : dec->signal, sig, sizeof sig);
+        for (size_t i = 0; i < rv->v->n_pids; i++)
+                strbuf_append(pids, sizeof pids, "%s%d", i ? " " : "", (int) dec->pids[rv->v->first_pid + i]);
+        signal_name(rv->cgroup_killed ? SIGKILL : dec->signal, sig, sizeof sig);
+        if (n_round > 1)
+                snprintf(round, sizeof round, " [victim %zu of %zu in one round]", nth + 1, n_round);
 
         record_init(&r, MEMGOV_MESSAGE_KILL, "kill", ctx->dry_run ? LOG_NOTICE : LOG_WARNING, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
         record_add_memory(&r, s->slice.memory.current, uc->memory_high, uc->memory_max, s->slice.pressure.some.avg10);
+        act_record_add_usage(&r, &dec->usage);
         record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
         record_add(&r, "MEMGOV_REASON=%s", kill_reason_to_string(dec->reason));
         record_add(&r, "MEMGOV_REASON_TEXT=%s", dec->reason_text);
@@ -287,44 +354,122 @@ static void log_kill(User *u, const snapshot *s, const policy_decision *dec, con
         record_add(&r, "MEMGOV_VICTIM_COMM=%s", victim->comm);
         record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, victim->rss_bytes);
         record_add(&r, "MEMGOV_VICTIM_OOM_SCORE_ADJ=%d", victim->oom_score_adj);
-        record_add(&r, "MEMGOV_SCORE=%" PRId64, dec->score);
+        record_add(&r, "MEMGOV_VICTIM_FREES_BYTES=%" PRIu64, rv->v->frees);
+        record_add(&r, "MEMGOV_SCORE=%" PRId64, rv->v->score);
+        record_add(&r, "MEMGOV_ROUND_VICTIMS=%zu", n_round);
+        record_add(&r, "MEMGOV_ROUND_INDEX=%zu", nth + 1);
+        record_add(&r, "MEMGOV_ROUND_FREES_BYTES=%" PRIu64, dec->frees);
+        record_add(&r, "MEMGOV_ROUND_NEED_BYTES=%" PRIu64, dec->need);
         record_add(&r, "MEMGOV_SIGNAL=%s", sig);
         record_add(&r, "MEMGOV_PIDS=%s", pids);
-        record_add(&r, "MEMGOV_KILL_SCOPE=%s", cgroup_killed ? "cgroup" : "process");
-        if (cgroup_killed)
-                record_add(&r, "MEMGOV_KILL_CGROUP=%s", cgroup_killed);
+        record_add(&r, "MEMGOV_KILL_SCOPE=%s", rv->cgroup_killed ? "cgroup" : "process");
+        if (rv->cgroup_killed)
+                record_add(&r, "MEMGOV_KILL_CGROUP=%s", rv->cgroup_killed);
         record_add(&r, "MEMGOV_CANDIDATES=%s", table);
-        record_emit(&r, "%s %s%s%d (%s, RSS %s) of %s (%u) with %s%s: %s: %s (policy %s, score %" PRId64 ")%s", verb,
-                    cgroup_killed ? cgroup_killed : "", cgroup_killed ? " holding pid " : "pid ", (int) victim->pid,
-                    victim->comm, format_bytes(rss, sizeof rss, victim->rss_bytes), u->name, (unsigned) u->uid, sig,
-                    dec->n_pids > 1 ? " (and the tasks sharing its memory)" : "", kill_reason_to_string(dec->reason),
-                    dec->reason_text, policy_kind_to_string(u->config.policy), dec->score,
+        record_emit(&r, "%s %s%s%d (%s, RSS %s) of %s (%u) with %s%s: %s: %s (policy %s, score %" PRId64 ", frees %s)%s%s",
+                    verb, rv->cgroup_killed ? rv->cgroup_killed : "", rv->cgroup_killed ? " holding pid " : "pid ",
+                    (int) victim->pid, victim->comm, format_bytes(rss, sizeof rss, victim->rss_bytes), u->name,
+                    (unsigned) u->uid, sig, rv->v->n_pids > 1 ? " (and the tasks sharing its memory)" : "",
+                    kill_reason_to_string(dec->reason), dec->reason_text, policy_kind_to_string(u->config.policy),
+                    rv->v->score, format_bytes(frees, sizeof frees, rv->v->frees), round,
                     ctx->dry_run ? " [dry run: nothing signalled]" : "");
+}
 
-        if (ctx->dry_run)
+/* One journal record per victim, one message to the user for the round. */
+static void log_kill_round(User *u, const snapshot *s, const policy_decision *dec, const round_victim *rvs,
+                           size_t n) {
+        context *ctx = u->ctx;
+        char table[CANDIDATES_TEXT_MAX], text[2048], why[512], names[1024] = "", usage[256];
+        size_t n_ranked = rank(u, s), n_done = 0, shown = 0;
+        const round_victim *last = NULL;
+
+        candidates_text(u, s, n_ranked, CANDIDATES_SHOWN, table, sizeof table);
+        for (size_t i = 0; i < n; i++)
+                if (rvs[i].done)
+                        n_done++;
+        for (size_t i = 0, nth = 0; i < n; i++)
+                if (rvs[i].done)
+                        log_kill_victim(u, s, dec, &rvs[i], nth++, n_done, table);
+
+        if (ctx->dry_run || n_done == 0)
                 return;
-        u->kills++;
+        for (size_t i = 0; i < n; i++) {
+                char rss[FORMAT_BYTES_MAX];
+
+                if (!rvs[i].done)
+                        continue;
+                last = &rvs[i];
+                if (shown == 4) {
+                        strbuf_append(names, sizeof names, " and %zu more", n_done - shown);
+                        break;
+                }
+                strbuf_append(names, sizeof names, "%s%s (pid %d, %s)%s%s", shown ? ", " : "", rvs[i].task->comm,
+                              (int) rvs[i].task->pid, format_bytes(rss, sizeof rss, rvs[i].task->rss_bytes),
+                              rvs[i].cgroup_killed ? " with the rest of its cgroup " : "",
+                              rvs[i].cgroup_killed ? rvs[i].cgroup_killed : "");
+                shown++;
+        }
+        u->kills += n_done;
         u->last_kill_realtime = now_usec(CLOCK_REALTIME);
-        u->last_victim_pid = victim->pid;
-        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", victim->comm);
+        u->last_victim_pid = last->task->pid;
+        snprintf(u->last_victim_comm, sizeof u->last_victim_comm, "%s", last->task->comm);
         ctx->status_dirty = true;
 
         why_text(u, dec, why, sizeof why);
+        act_usage_text(&dec->usage, usage, sizeof usage);
         snprintf(text, sizeof text,
-                 "memgov: %s, your processes ran short of memory: %s.\n"
-                 "memgov: memgov ended %s (pid %d, %s)%s%s so the rest of your session can go on.\n",
-                 u->name, why, victim->comm, (int) victim->pid, rss,
-                 cgroup_killed ? " and the rest of its cgroup " : "", cgroup_killed ? cgroup_killed : "");
+                 "memgov: %s, your processes ran short of memory (%s): %s.\n"
+                 "memgov: memgov ended %s so the rest of your session can go on.\n",
+                 u->name, usage, why, names);
         tell_user(u, text);
+}
+
+static bool cgroup_is_inside(const char *cgroup, const char *slice) {
+        size_t n = strlen(slice);
+
+        /* Only ever below the user's own slice, never the slice itself. */
+        return cgroup && strncmp(cgroup, slice, n) == 0 && cgroup[n] == '/' && !strstr(cgroup, "/../") &&
+               !strstr(cgroup, "/./");
+}
+
+/* The last look before signalling, by the decision's own definition. */
+static bool kill_no_longer_due(User *u, const snapshot *s, const policy_decision *dec) {
+        context *ctx = u->ctx;
+        snapshot fresh = {};
+        bool recovered;
+        int r;
+
+        r = snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_MEMORY, &fresh);
+        if (r < 0)
+                return false;
+        if (fresh.slice.mem_total == 0)
+                fresh.slice.mem_total = s->slice.mem_total;
+        if (fresh.slice.swap_total == 0)
+                fresh.slice.swap_total = s->slice.swap_total;
+        recovered = policy_snapshot_recovered(&fresh.slice, &u->effective, &u->state);
+        if (recovered) {
+                char usage[256];
+                memstat_usage now_usage;
+
+                policy_usage(&fresh.slice, &u->state, &now_usage);
+                act_usage_text(&now_usage, usage, sizeof usage);
+                /* If the kernel killed while we read, the next sample reports it. */
+                log_info("%s: %s before the kill (%s); not killing pid %d (%s)%s", u->cgroup,
+                         fresh.slice.events.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted"
+                                                                              : "recovered",
+                         usage, (int) s->slice.tasks[dec->victim].task.pid, s->slice.tasks[dec->victim].task.comm,
+                         dec->n_victims > 1 ? " nor the rest of its round" : "");
+        }
+        snapshot_done(&fresh);
+        return recovered;
 }
 
 int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         context *ctx = u->ctx;
         actuator *a = &ctx->actuator;
         kill_op *k = &u->kill;
-        const procfs_task *victim;
-        cgfs_memory m;
-        cgfs_events e, el;
+        round_victim rvs[POLICY_MAX_VICTIMS] = {};
+        size_t n_rv = 0, n_done = 0;
         usec_t now;
         int r;
 
@@ -332,82 +477,107 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
 
         if (k->active)
                 return -EBUSY;
-        if (dec->victim >= s->slice.n_tasks)
+        if (dec->n_victims == 0 || dec->victim >= s->slice.n_tasks)
                 return log_error_errno(EINVAL, "Decision for %s names no task", u->cgroup);
-        victim = &s->slice.tasks[dec->victim].task;
 
         /* The snapshot took a while to read: look once more, cheaply. */
-        if (cgfs_read_memory(ctx->cgroot_fd, u->cgroup, &m) >= 0 &&
-            cgfs_read_events(ctx->cgroot_fd, u->cgroup, false, &e) >= 0 &&
-            cgfs_read_events(ctx->cgroot_fd, u->cgroup, true, &el) >= 0 &&
-            policy_recovered(&m, &e, &el, &u->effective, &u->state)) {
-                /* If the kernel killed while we read, the next sample reports it. */
-                log_info("%s: %s before the kill (usage %" PRIu64 "); not killing pid %d (%s)", u->cgroup,
-                         e.oom_kill > u->state.last_oom_kill ? "the kernel's OOM killer acted" : "recovered",
-                         m.current, (int) victim->pid, victim->comm);
+        if (kill_no_longer_due(u, s, dec)) {
                 u->next_sample = now_usec(CLOCK_MONOTONIC);
                 ctx->timer_dirty = true;
                 return 0;
         }
         now = now_usec(CLOCK_MONOTONIC);
 
-        if (dec->action == DECISION_KILL_CGROUP) {
-                size_t n = strlen(u->cgroup);
-
-                /* Only ever below the user's own slice, never the slice itself. */
-                if (!dec->cgroup || strncmp(dec->cgroup, u->cgroup, n) != 0 || dec->cgroup[n] != '/' ||
-                    strstr(dec->cgroup, "/../"))
-                        return log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s",
-                                               dec->cgroup ? dec->cgroup : "(none)", u->cgroup);
-                r = a->ops->kill_cgroup(a, dec->cgroup);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot kill cgroup %s: %m", dec->cgroup);
-                log_kill(u, s, dec, victim, dec->cgroup);
-                u->state.last_kill = now;
-                u->next_sample = now + 100 * USEC_PER_MSEC;
-                ctx->timer_dirty = true;
-                return 0;
-        }
-
         k->n = 0;
+        k->n_leaders = 0;
         k->escalated = false;
         k->ops = a->ops;
-        for (size_t i = 0; i < dec->n_pids && i < POLICY_MAX_VICTIM_PIDS; i++) {
-                const procfs_task *t = i == 0 ? victim : find_task(s, dec->pids[i]);
-                int handle = -1;
+        for (size_t vi = 0; vi < dec->n_victims && vi < POLICY_MAX_VICTIMS; vi++) {
+                const policy_victim *v = &dec->victims[vi];
+                round_victim *rv = &rvs[n_rv++];
+                size_t leader = k->n;
 
-                if (!t)
-                        continue;
-                r = k->ops->open_task(a, t, &handle);
-                if (r < 0) {
-                        if (i == 0) {
-                                log_info("pid %d (%s) of %s is gone before the kill (%s)", (int) t->pid, t->comm,
-                                         u->name, strerror(-r));
-                                kill_close_handles(u);
-                                u->next_sample = now + 100 * USEC_PER_MSEC;
-                                ctx->timer_dirty = true;
-                                return 0;
-                        }
+                if (v->index >= s->slice.n_tasks) {
+                        log_error("Decision for %s names no task for victim %zu", u->cgroup, vi + 1);
+                        n_rv--;
                         continue;
                 }
-                k->tasks[k->n] = *t;
-                k->handles[k->n] = handle;
-                k->exited[k->n] = false;
-                k->n++;
-        }
-        if (k->n == 0)
-                return 0;
+                *rv = (round_victim) { .v = v, .task = &s->slice.tasks[v->index].task };
 
+                if (v->cgroup) {
+                        if (!cgroup_is_inside(v->cgroup, u->cgroup)) {
+                                log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s", v->cgroup,
+                                                u->cgroup);
+                                continue;
+                        }
+                        r = a->ops->kill_cgroup(a, v->cgroup);
+                        if (r < 0) {
+                                log_error_errno(r, "Cannot kill cgroup %s: %m", v->cgroup);
+                                continue;
+                        }
+                        rv->cgroup_killed = v->cgroup;
+                        rv->done = true;
+                        n_done++;
+                        continue;
+                }
+
+                for (size_t i = 0; i < v->n_pids && k->n < POLICY_MAX_VICTIM_PIDS; i++) {
+                        pid_t pid = dec->pids[v->first_pid + i];
+                        const procfs_task *t = i == 0 ? rv->task : find_task(s, pid);
+                        int handle = -1;
+
+                        if (!t)
+                                continue;
+                        r = k->ops->open_task(a, t, &handle);
+                        if (r < 0) {
+                                if (i == 0) {
+                                        /* Its memory is gone with it; the next look counts what is left. */
+                                        log_info("pid %d (%s) of %s is gone before the kill (%s)", (int) t->pid,
+                                                 t->comm, u->name, strerror(-r));
+                                        break;
+                                }
+                                continue;
+                        }
+                        k->tasks[k->n] = *t;
+                        k->handles[k->n] = handle;
+                        k->exited[k->n] = false;
+                        k->n++;
+                }
+                if (k->n == leader)
+                        continue;
+                if (k->tasks[leader].pid != rv->task->pid) {
+                        /* The victim itself was gone: drop the tasks that shared its memory too. */
+                        for (size_t i = leader; i < k->n; i++)
+                                k->ops->close_task(a, k->handles[i]), k->handles[i] = -1;
+                        k->n = leader;
+                        continue;
+                }
+                k->leaders[k->n_leaders++] = leader;
+                rv->done = true;
+                n_done++;
+        }
+
+        /* SIGTERM (or SIGKILL) to every task of the round at once: one
+         * KillGrace for all, not one per victim. */
         for (size_t i = 0; i < k->n; i++) {
                 r = k->ops->send_signal(a, k->handles[i], &k->tasks[i], dec->signal);
                 if (r < 0 && r != -ESRCH)
                         log_error_errno(r, "Cannot signal pid %d (%s): %m", (int) k->tasks[i].pid, k->tasks[i].comm);
         }
-        log_kill(u, s, dec, victim, NULL);
+        if (n_done == 0) {
+                kill_close_handles(u);
+                u->next_sample = now + 100 * USEC_PER_MSEC;
+                ctx->timer_dirty = true;
+                return 0;
+        }
+        log_kill_round(u, s, dec, rvs, n_rv);
         u->state.last_kill = now;
 
-        if (ctx->dry_run) {
+        if (ctx->dry_run || k->n == 0) {
+                /* Only cgroup kills (SIGKILL by the kernel), or nothing really signalled. */
                 kill_close_handles(u);
+                u->next_sample = now + 100 * USEC_PER_MSEC;
+                ctx->timer_dirty = true;
                 return 0;
         }
 
@@ -419,9 +589,13 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 k->escalated = true;
                 kill_escalate(u);   /* releases the memory at once */
         }
-        r = sd_event_add_io(ctx->event, &k->exit_source, k->handles[0], EPOLLIN, on_victim_exit, u);
-        if (r < 0)
-                log_warning_errno(r, "Cannot watch pid %d for its exit (%m); relying on the timer", (int) victim->pid);
+        for (size_t i = 0; i < k->n_leaders; i++) {
+                r = sd_event_add_io(ctx->event, &k->exit_sources[i], k->handles[k->leaders[i]], EPOLLIN,
+                                    on_victim_exit, u);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot watch pid %d for its exit (%m); relying on the timer",
+                                          (int) k->tasks[k->leaders[i]].pid);
+        }
         (void) sd_event_source_set_time(k->timer, now + (k->escalated ? ACT_KILL_WAIT_USEC : u->config.kill_grace));
         (void) sd_event_source_set_enabled(k->timer, SD_EVENT_ONESHOT);
         return 0;

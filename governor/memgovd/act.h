@@ -13,6 +13,7 @@
 
 #include "actuator.h"
 #include "policy.h"
+#include "report.h"
 #include "snapshot.h"
 #include "user.h"
 
@@ -25,9 +26,17 @@
 void act_init(User *u);
 void act_done(User *u);
 
+/* Total, cache and unreclaimable usage for people: "820M used, 700M of it cache, ...". */
+void act_usage_text(const memstat_usage *u, char *buf, size_t size);
+/* MEMGOV_CACHE_BYTES and MEMGOV_UNRECLAIMABLE_BYTES. */
+void act_record_add_usage(record *r, const memstat_usage *u);
+
 void act_warn(User *u, const snapshot *s, const policy_decision *dec);
-/* Re-checks the slice, then starts the kill; returns 0 also when the slice
- * recovered and nothing was done. */
+/* Re-checks the slice by the decision's definition, then starts one
+ * round: every victim of the decision is signalled at once (or its cgroup
+ * killed), one KillGrace runs for all, then SIGKILL and process_mrelease
+ * for the survivors. Returns 0 also when the slice recovered and nothing
+ * was done. */
 int act_kill(User *u, const snapshot *s, const policy_decision *dec);
 /* oom_kill rose by n: report who the kernel killed. */
 void act_kernel_oom(User *u, uint64_t n);

@@ -23,6 +23,13 @@
 #define SAMPLER_NO_VICTIM_RECHECK_USEC (1 * USEC_PER_SEC)
 /* and it is logged at most this often. */
 #define SAMPLER_NO_VICTIM_LOG_USEC (60 * USEC_PER_SEC)
+/* Policy=growth ranks by growth since a baseline taken before the slice
+ * went over, so the tasks are observed from this share of the budget on
+ * (permille), */
+#define SAMPLER_OBSERVE_FROM 500
+/* at most this often, and the slice is sampled at least this often then.
+ * Far below the budget nothing is read but the memory files. */
+#define SAMPLER_OBSERVE_USEC (2 * USEC_PER_SEC)
 
 static const char *const cause_names[] = {
         [SAMPLE_TIMER] = "timer",
@@ -46,6 +53,32 @@ static void prepare(User *u, snapshot *s) {
                 s->slice.swap_total = ctx->swap_total;
         if (!s->slice.same_mm)
                 s->slice.same_mm = snapshot_same_mm;
+        s->slice.history = &u->history;
+}
+
+/* Memory the slice's tasks hold other than cache: anon counts whether or
+ * not it can be swapped out now, since with swap it is what a job grows
+ * by long before it is unreclaimable. */
+static bool near_budget(const User *u) {
+        uint64_t budget = policy_budget(&u->memory, &u->effective), held;
+
+        if (budget == BYTES_INFINITY || budget == 0)
+                return false;
+        held = u->usage.unreclaimable + u->usage.swappable;
+        return held >= budget / 1000 * SAMPLER_OBSERVE_FROM;
+}
+
+static bool observing(const User *u) {
+        return u->effective.policy == POLICY_GROWTH && near_budget(u);
+}
+
+static void observe(User *u, const snapshot *full, usec_t now) {
+        int r = policy_observe_tasks(&u->history, &full->slice, now);
+
+        if (r < 0)
+                log_debug_errno(r, "%s: cannot record the tasks' footprints: %m", u->cgroup);
+        else
+                u->last_observed = now;
 }
 
 /* status.json follows real changes only, not every wobble. */
@@ -70,6 +103,7 @@ static void note_sample(User *u, const snapshot *s, usec_t now) {
 
         note_read(u, m->current, now);
         u->memory = *m;
+        policy_usage(&s->slice, &u->state, &u->usage);
         u->events = s->slice.events;
         u->pressure = s->slice.pressure;
         u->sampled = true;
@@ -101,6 +135,8 @@ static void schedule_next(User *u, usec_t now) {
         if (u->watch.psi_fallback && interval > SAMPLER_PSI_FALLBACK_USEC &&
             u->effective.memory_high != BYTES_INFINITY && u->memory.current * 10 >= u->effective.memory_high * 9)
                 interval = SAMPLER_PSI_FALLBACK_USEC;
+        if (observing(u) && interval > SAMPLER_OBSERVE_USEC)
+                interval = SAMPLER_OBSERVE_USEC;
         if (interval < 10 * USEC_PER_MSEC)
                 interval = 10 * USEC_PER_MSEC;
         /* On the common grid, finer while usage grows towards a level. */
@@ -199,6 +235,12 @@ int sampler_evaluate(User *u, sample_cause cause) {
         if (dec.action == DECISION_NONE && !dec.no_victim && dec.kernel_oom_kills == 0) {
                 u->state = trial;
                 note_no_action(u, &dec, now);
+                if (observing(u) && (u->last_observed == 0 || now - u->last_observed >= SAMPLER_OBSERVE_USEC) &&
+                    snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_TASKS, &full) >= 0) {
+                        have_full = true;
+                        observe(u, &full, now);
+                        act_remember_tasks(u, &full);
+                }
                 goto done;
         }
 
@@ -216,6 +258,9 @@ int sampler_evaluate(User *u, sample_cause cause) {
         }
         have_full = true;
         prepare(u, &full);
+        /* The decision ranks by growth up to now. */
+        if (observing(u))
+                observe(u, &full, now);
         policy_decide(&full.slice, &u->effective, ctx->pressure_window, &u->state, now, &dec);
         act_remember_tasks(u, &full);
 
@@ -290,8 +335,14 @@ bool sampler_idle_look(User *u) {
                 cgfs_memory m = u->memory;
                 m.current = current;
                 usec_t interval = policy_next_sample(&m, &u->effective);
+                uint64_t budget = policy_budget(&m, &u->effective);
 
                 if (interval < PACE_STEP_IDLE)
+                        return false;
+                /* Policy=growth observes the tasks from there on: usage
+                 * (cache included) over-estimates what observing() counts. */
+                if (u->effective.policy == POLICY_GROWTH && budget != BYTES_INFINITY &&
+                    current >= budget / 1000 * SAMPLER_OBSERVE_FROM)
                         return false;
                 step = pace_step_for_growth(interval, u->memory.current, u->read_at, current, now,
                                             next_warn_level(u, current));

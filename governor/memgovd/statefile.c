@@ -38,6 +38,10 @@ static json_object *user_object(const User *u) {
         json_object_object_add(o, "logged_in", json_object_new_boolean(u->logged_in));
         json_object_object_add(o, "has_slice", json_object_new_boolean(u->has_slice));
         json_object_object_add(o, "usage", json_object_new_uint64(u->memory.current));
+        /* What of usage is cache reclaim can drop, and what it cannot take back (memstat.h). */
+        json_object_object_add(o, "cache_bytes", json_object_new_uint64(u->usage.known ? u->usage.cache : 0));
+        json_object_object_add(o, "unreclaimable_bytes",
+                               json_object_new_uint64(u->usage.known ? u->usage.unreclaimable : u->memory.current));
         json_object_object_add(o, "peak", json_object_new_uint64(u->peak));
         json_object_object_add(o, "swap_usage", json_object_new_uint64(u->memory.swap_current));
         json_object_object_add(o, "high", new_limit(u->effective.memory_high));

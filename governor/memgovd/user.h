@@ -15,6 +15,7 @@
 #include "cgfs.h"
 #include "config.h"
 #include "context.h"
+#include "memstat.h"
 #include "policy.h"
 #include "procfs.h"
 #include "psi.h"
@@ -62,11 +63,16 @@ typedef struct kill_op {
         int signal;
         kill_reason reason;
         usec_t started;
+        /* Every task signalled in this round, victim by victim (each
+         * victim first, then the tasks sharing its memory). */
         size_t n;
         procfs_task tasks[POLICY_MAX_VICTIM_PIDS];
         int handles[POLICY_MAX_VICTIM_PIDS];
         bool exited[POLICY_MAX_VICTIM_PIDS];
-        sd_event_source *exit_source;  /* the victim's pidfd */
+        /* The victims signalled: their index into tasks and their pidfd's watch. */
+        size_t n_leaders;
+        size_t leaders[POLICY_MAX_VICTIMS];
+        sd_event_source *exit_sources[POLICY_MAX_VICTIMS];
         sd_event_source *timer;        /* KillGrace, then the wait after SIGKILL */
 } kill_op;
 
@@ -102,6 +108,9 @@ struct User {
         user_config config;                /* own copy: survives a reload */
         user_config effective;             /* config with the limits in force (borrows protect) */
         slice_state state;
+        /* Policy=growth: the slice's tasks observed as it nears its budget. */
+        policy_history history;
+        usec_t last_observed;
         limit_state limits;
         watch watch;
         kill_op kill;
@@ -109,6 +118,7 @@ struct User {
 
         /* The last sample. */
         cgfs_memory memory;
+        memstat_usage usage;               /* memory.current split into cache and unreclaimable */
         cgfs_events events;
         psi_stats pressure;
         bool sampled;

@@ -30,6 +30,7 @@ static void user_free(user_set *set, User *u) {
         limits_done(u);
         user_config_done(&u->config);
         free(u->ranked);
+        growth_history_done(&u->history);
 
         for (size_t i = 0; i < set->n; i++)
                 if (set->items[i] == u) {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +287,101 @@ static void test_evaluate_warns(void **state) {
         tmptree_free(procroot);
 }
 
+/* A swarm: four 30M workers at MemoryHigh with no swap, and the slice's
+ * own OOM counter rises. One round ends as many as it takes (two: one
+ * frees too little to get 1/8 under the budget), with SIGKILL and no
+ * grace, and the second evaluation in the same state starts no second
+ * round while the first is under way. */
+static void test_evaluate_swarm(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+        size_t n_signals = 0;
+        pid_t signalled[2] = {};
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "125829120\n");
+        tmptree_write(cgroot, SLICE "/memory.high", "104857600\n");
+        tmptree_write(cgroot, SLICE "/memory.max", "209715200\n");
+        tmptree_write(cgroot, SLICE "/memory.stat", "anon 123731968\nfile 0\nkernel 2097152\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "401\n402\n403\n404\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+        for (pid_t pid = 401; pid <= 404; pid++)
+                tmptree_add_task(procroot, &(fake_task) { .pid = pid, .ppid = 400, .sid = 400, .uid = 4242,
+                                                          .comm = "cc1", .state = 'R', .rss_kb = 30720,
+                                                          .start_time = (uint64_t) pid });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 8ULL << 30;
+        ctx.self = getpid();
+        ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &actuator_ops_recording, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_high = 104857600;
+        u->config.memory_max = 209715200;
+        u->config.policy = POLICY_RSS;
+        u->config.kill_scope = KILL_SCOPE_PROCESS;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+
+        /* The counters so far are history. */
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        assert_int_equal(u->kills, 0);
+        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(u->usage.unreclaimable, 125829120);
+        assert_int_equal(u->usage.cache, 0);
+
+        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_EVENTS), 0);
+        for (size_t i = 0; i < ctx.actuator.n_records; i++)
+                if (strcmp(ctx.actuator.records[i].op, "signal") == 0) {
+                        assert_int_equal(ctx.actuator.records[i].sig, SIGKILL);
+                        assert_true(n_signals < 2);
+                        signalled[n_signals++] = ctx.actuator.records[i].pid;
+                }
+        assert_int_equal(n_signals, 2);
+        assert_int_not_equal(signalled[0], signalled[1]);
+        assert_int_equal(u->kills, 2);
+        assert_true(u->kill.active);
+        assert_int_equal(u->kill.n_leaders, 2);
+
+        /* One round at a time. */
+        ctx.actuator.n_records = 0;
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(u->kills, 2);
+
+        act_done(u);
+        assert_false(u->kill.active);
+        user_config_done(&u->config);
+        free(u->ranked);
+        growth_history_done(&u->history);
+        free(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 /* The grid's idle look: memory.current alone while the slice is far below
  * its first warning level and not growing towards it; the full evaluation
  * otherwise. */
@@ -383,6 +479,7 @@ static void test_idle_look(void **state) {
         act_done(u);
         user_config_done(&u->config);
         free(u->ranked);
+        growth_history_done(&u->history);
         free(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
@@ -398,6 +495,7 @@ int main(void) {
                 cmocka_unit_test(test_discovered),
                 cmocka_unit_test(test_next_wakeup),
                 cmocka_unit_test(test_evaluate_warns),
+                cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_idle_look),
         };
         log_set_max_priority(LOG_EMERG);

@@ -4,11 +4,16 @@
 # kernel OOM-kill at MemoryMax=. memgovd reports it as a kernel-oom-kill
 # record with the victim's pid and name (from /dev/kmsg), tells alice on her
 # terminal, and does not kill anything more on top of the kernel's kill.
-# memgovd reacts to memory.events `max` at once (SIGKILL), so under TCG it
-# often beats the kernel's own reclaim-then-OOM path; to make the burst
-# deterministically faster than the governor, memgovd is paused (SIGSTOP)
-# for the burst. A second burst with memgovd running shows the natural race:
-# exactly one of the two acts, and the bystander lives.
+# The rule at the hard limit: a memory.events `max` event alone is no
+# evidence of an OOM (the kernel raises it before it tries reclaim), so
+# memgovd never kills on it. At MemoryMax with nothing left to reclaim
+# either the kernel's OOM killer acts (memgovd reports it), or memgovd sees
+# the slice's own `oom` counter rise before any kernel kill and ends the
+# task at once (reason oom, SIGKILL without grace), or its pressure or
+# deadline kill acts first. To make the burst deterministically the
+# kernel's, memgovd is paused (SIGSTOP) for the first burst. A second burst
+# with memgovd running shows the natural race: judged by the kernel's
+# counters, exactly one of them acted on the hog, and the bystander lives.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=memgovd-lib.sh
@@ -74,8 +79,12 @@ ours=$(mg_count kill MEMGOV_UID=1001)
 reported=$(mg_count kernel-oom-kill MEMGOV_UID=1001)
 if ((ours == 1)); then
   log "memgovd won the race: $(mg_field kill MESSAGE MEMGOV_UID=1001)"
-  assert_eq max "$(mg_field kill MEMGOV_REASON MEMGOV_UID=1001)" "MEMGOV_REASON of memgovd's kill"
-  assert_eq SIGKILL "$(mg_field kill MEMGOV_SIGNAL MEMGOV_UID=1001)" "MEMGOV_SIGNAL (no grace at MemoryMax)"
+  reason=$(mg_field kill MEMGOV_REASON MEMGOV_UID=1001)
+  assert_true "MEMGOV_REASON of memgovd's kill ($reason) is evidence, never max events alone" \
+    grep -qx -e oom -e pressure -e deadline <<<"$reason"
+  if [[ $reason == oom ]]; then
+    assert_eq SIGKILL "$(mg_field kill MEMGOV_SIGNAL MEMGOV_UID=1001)" "MEMGOV_SIGNAL (no grace for an OOM in progress)"
+  fi
   assert_eq "$HOG" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "victim pid"
 else
   log "the kernel won the race"
