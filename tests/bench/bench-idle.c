@@ -2,9 +2,11 @@
 /* Benchmark, not a test: the work of one idle check of one slice, in
  * syscalls and µs, for each way memgovd can read a slice:
  *   full        snapshot_take(SNAPSHOT_MEMORY): every memory file, stat,
- *               events, pressure, /proc/meminfo (the read before a decision)
+ *               events, pressure, /proc/meminfo (the read before a decision,
+ *               and every idle sample before the sampling grid)
  *   path        memory.current by path (openat, pread, close)
- *   fd          memory.current through an fd kept open (one pread)
+ *   fd          memory.current through an fd kept open (one pread): what
+ *               memgovd's idle look (sampler_idle_look) reads
  *   fd+events   the fd read plus memory.events by path
  * over SLICES fake slices on tmpfs (the files hold what a 6.1 kernel
  * writes). tmpfs is not kernfs, so the µs are the syscall and parse
@@ -39,9 +41,9 @@ typedef enum check_kind {
 } check_kind;
 
 static const char *const kind_names[_CHECK_MAX] = {
-        [CHECK_FULL] = "full (snapshot_take MEMORY)",
+        [CHECK_FULL] = "full read (snapshot_take)",
         [CHECK_PATH] = "memory.current by path",
-        [CHECK_FD] = "memory.current, kept fd",
+        [CHECK_FD] = "kept fd (the idle look)",
         [CHECK_FD_EVENTS] = "kept fd + memory.events",
 };
 
