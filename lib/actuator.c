@@ -231,63 +231,6 @@ const actuator_ops actuator_ops_dry_run = {
         .kill_cgroup = dry_kill_cgroup,
 };
 
-static void record(actuator *a, const char *op, pid_t pid, int sig, const char *cgroup) {
-        actuator_record *r;
-
-        if (a->n_records >= ACTUATOR_RECORD_MAX)
-                return;
-        r = &a->records[a->n_records++];
-        snprintf(r->op, sizeof r->op, "%s", op);
-        r->pid = pid;
-        r->sig = sig;
-        snprintf(r->cgroup, sizeof r->cgroup, "%s", cgroup ? cgroup : "");
-}
-
-static int rec_open(actuator *a, const procfs_task *expected, int *ret_handle) {
-        record(a, "open", expected->pid, 0, NULL);
-        *ret_handle = (int) expected->pid;
-        return 0;
-}
-
-static int rec_send(actuator *a, int handle, const procfs_task *t, int sig) {
-        (void) handle;
-        record(a, "signal", t->pid, sig, NULL);
-        return 0;
-}
-
-static int rec_wait(actuator *a, int handle, const procfs_task *t, usec_t timeout) {
-        (void) handle;
-        (void) timeout;
-        record(a, "wait", t->pid, 0, NULL);
-        return a->recording_task_exits ? 1 : 0;
-}
-
-static int rec_release(actuator *a, int handle, const procfs_task *t) {
-        (void) handle;
-        record(a, "release", t->pid, 0, NULL);
-        return 0;
-}
-
-static void rec_close(actuator *a, int handle) {
-        (void) a;
-        (void) handle;
-}
-
-static int rec_kill_cgroup(actuator *a, const char *cgroup) {
-        record(a, "kill-cgroup", 0, SIGKILL, cgroup);
-        return 0;
-}
-
-const actuator_ops actuator_ops_recording = {
-        .name = "recording",
-        .open_task = rec_open,
-        .send_signal = rec_send,
-        .wait_exit = rec_wait,
-        .release = rec_release,
-        .close_task = rec_close,
-        .kill_cgroup = rec_kill_cgroup,
-};
-
 int actuator_kill(actuator *a, const procfs_task *t, int sig, usec_t grace, actuator_outcome *ret) {
         actuator_outcome o = {};
         int handle = -1, r;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* Killing, behind an ops table: the real one signals through pidfds, the
- * dry-run one only reports, the recording one is for tests. The steps are
+ * dry-run one only reports; tests bring their own. The steps are
  * separate so an event loop can wait for the grace period without blocking;
  * actuator_kill() strings them together for simple callers. */
 
@@ -29,15 +29,6 @@ typedef struct actuator_ops {
         int (*kill_cgroup)(actuator *a, const char *cgroup);
 } actuator_ops;
 
-#define ACTUATOR_RECORD_MAX 64
-
-typedef struct actuator_record {
-        char op[16];                   /* "open", "signal", "wait", "release", "kill-cgroup" */
-        pid_t pid;
-        int sig;
-        char cgroup[128];
-} actuator_record;
-
 struct actuator {
         const actuator_ops *ops;
         int procfs_fd;
@@ -45,15 +36,10 @@ struct actuator {
         /* dry-run: called with one line per would-be action. */
         void (*log)(void *userdata, const char *line);
         void *log_userdata;
-        /* recording */
-        actuator_record records[ACTUATOR_RECORD_MAX];
-        size_t n_records;
-        bool recording_task_exits;     /* what the recording wait_exit answers */
 };
 
 extern const actuator_ops actuator_ops_pidfd;
 extern const actuator_ops actuator_ops_dry_run;
-extern const actuator_ops actuator_ops_recording;
 
 typedef struct actuator_outcome {
         int signal_sent;               /* the last signal delivered, 0 if none */

@@ -426,3 +426,26 @@ int cgfs_write(int cgroot_fd, const char *cgroup, const char *file, const char *
                 return -errno;
         return (size_t) n == len ? 0 : -EIO;
 }
+
+bool cgfs_path_is_below(const char *path, const char *ancestor) {
+        size_t n;
+
+        assert(ancestor);
+        if (!path)
+                return false;
+        n = strlen(ancestor);
+        if (strncmp(path, ancestor, n) != 0 || path[n] != '/')
+                return false;
+        for (const char *c = path; *c;) {
+                size_t len = strcspn(c, "/");
+
+                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                c += len;
+                if (*c == '/')
+                        c++;
+                if (*c == 0 && c[-1] == '/')
+                        return false;   /* a trailing slash: an empty last component */
+        }
+        return true;
+}

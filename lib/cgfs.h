@@ -110,6 +110,11 @@ int cgfs_has_controller(int cgroot_fd, const char *cgroup, const char *file, con
 
 /* Child cgroup names (not paths) of one cgroup, sorted. */
 int cgfs_list_children(int cgroot_fd, const char *cgroup, char ***ret_names);
+
+/* True when PATH names a cgroup strictly below ANCESTOR (both relative to
+ * the cgroup root). A component that is empty, "." or ".." makes it false
+ * anywhere in PATH: such a path could climb out of ANCESTOR. */
+bool cgfs_path_is_below(const char *path, const char *ancestor);
 /* Every pid in cgroup.procs of the cgroup and all its descendants, walked
  * with openat() from each directory's fd, so neither depth nor path length
  * is a limit. Errors on the walked cgroup itself are returned (-ENOENT when

@@ -246,6 +246,7 @@ static const config_key governor_keys[] = {
         GOVERNOR_KEY("ShortagePressure", parse_share_value, shortage_pressure),
         GOVERNOR_KEY("ShortageDuration", parse_duration_value, shortage_duration, FINITE),
         GOVERNOR_KEY("FairShare", parse_enum_value, fair_share, ENUM(fair_share_kind, "expected equal or budget")),
+        GOVERNOR_KEY("ShortageGrowthWindow", parse_duration_value, shortage_growth_window, FINITE),
 };
 
 static const config_key defaults_keys[] = {

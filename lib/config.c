@@ -51,6 +51,7 @@ void governor_config_defaults(governor_config *ret) {
                 .shortage_pressure = 1000,
                 .shortage_duration = 5 * USEC_PER_SEC,
                 .fair_share = FAIR_SHARE_EQUAL,
+                .shortage_growth_window = 60 * USEC_PER_SEC,
         };
 }
 

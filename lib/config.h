@@ -98,6 +98,7 @@ typedef struct governor_config {
         unsigned shortage_pressure;        /* permyriad, some avg10 of /proc/pressure/memory */
         usec_t shortage_duration;
         fair_share_kind fair_share;
+        usec_t shortage_growth_window;     /* who grew most in it goes first; 0 = by share alone */
 } governor_config;
 
 typedef struct config_set {

@@ -51,9 +51,7 @@ int64_t policy_badness(const procfs_task *t, uint64_t totalpages) {
 static bool cgroup_is_under(const char *cgroup, const char *parent) {
         size_t n = strlen(parent);
 
-        if (n == 0)
-                return true;
-        return strncmp(cgroup, parent, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
+        return n == 0 || strcmp(cgroup, parent) == 0 || cgfs_path_is_below(cgroup, parent);
 }
 
 /* Programs that stand between the user and their terminal. */

@@ -15,6 +15,7 @@ static const char *const reason_names[_KILL_REASON_MAX] = {
         [KILL_REASON_MAX]      = "max",
         [KILL_REASON_DEADLINE] = "deadline",
         [KILL_REASON_OOM]      = "oom",
+        [KILL_REASON_SHORTAGE] = "shortage",
 };
 
 const char *kill_reason_to_string(kill_reason r) {
@@ -282,6 +283,8 @@ static const char *reason_why(kill_reason reason) {
                 return "out of memory at MemoryMax";
         case KILL_REASON_DEADLINE:
                 return "stalled at MemoryHigh without progress past ThrottleDeadline";
+        case KILL_REASON_SHORTAGE:
+                return "the machine ran short of memory";
         default:
                 return kill_reason_to_string(reason);
         }
@@ -321,7 +324,9 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
                          kill_reason_to_string(reason));
                 return;
         }
-        ret->need = kill_need(s, uc, &ret->usage);
+        /* A shortage sets its own need: the slice is under its budget. */
+        if (reason != KILL_REASON_SHORTAGE)
+                ret->need = kill_need(s, uc, &ret->usage);
         if (choose_victims(s, uc, ret) < 0) {
                 ret->no_victim = true;
                 snprintf(ret->reason_text, sizeof ret->reason_text, "%s: every task is protected",
@@ -447,6 +452,26 @@ void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressu
                         return;
         }
         decide_warn(s, uc, state, now, ret);
+}
+
+void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
+                            const slice_state *state, usec_t now, policy_decision *ret) {
+        char why_process[POLICY_REASON_MAX];
+
+        assert(s);
+        assert(uc);
+        assert(why);
+        assert(state);
+        assert(ret);
+
+        *ret = (policy_decision) { .action = DECISION_NONE, .need = why->need, .shortage = *why };
+        ret->shortage.why = NULL;
+        policy_usage(s, state, &ret->usage);
+        decide_kill(s, uc, KILL_REASON_SHORTAGE, now, state, ret);
+        /* Why this user, then why this process. */
+        memcpy(why_process, ret->reason_text, sizeof why_process);
+        snprintf(ret->reason_text, sizeof ret->reason_text, "%s", why->why ? why->why : "machine short");
+        strbuf_append(ret->reason_text, sizeof ret->reason_text, "; %s", why_process);
 }
 
 bool policy_snapshot_recovered(const slice_snapshot *fresh, const user_config *uc, const slice_state *state) {

@@ -20,7 +20,7 @@
 #define POLICY_MAX_VICTIM_PIDS 256
 /* At most this many victims in one round. */
 #define POLICY_MAX_VICTIMS 64
-#define POLICY_REASON_MAX 512
+#define POLICY_REASON_MAX 768
 /* A level, once warned, is not warned again within this time even if usage dips and comes back. */
 #define POLICY_WARN_INTERVAL_USEC (60 * USEC_PER_SEC)
 /* Usage must fall this far (permyriad of memory_max) under a level to re-arm it. */
@@ -42,10 +42,19 @@ typedef enum kill_reason {
         KILL_REASON_MAX,               /* no longer decided: a max event is no evidence of an OOM */
         KILL_REASON_DEADLINE,
         KILL_REASON_OOM,               /* the slice's own OOM, with no kernel kill yet: SIGKILL */
+        KILL_REASON_SHORTAGE,          /* the machine is short and this user was chosen (shortage.h) */
         _KILL_REASON_MAX,
 } kill_reason;
 
 const char *kill_reason_to_string(kill_reason r);
+
+/* Why a machine-wide shortage chose a user (from shortage_decide()). */
+typedef struct policy_shortage {
+        uint64_t need;                 /* what the round must free */
+        uint64_t fair_share, excess;   /* the user's share and unreclaimable usage above it */
+        uint64_t growth;               /* chosen for growth within ShortageGrowthWindow=; 0 = for excess */
+        const char *why;               /* why this user, leading the reason text */
+} policy_shortage;
 
 /* What the governor remembers about one slice between decisions. */
 typedef struct slice_state {
@@ -111,6 +120,7 @@ typedef struct policy_decision {
          * taking a second, innocent task, as the kernel's OOM killer does. */
         bool stand_down;
         pid_t dying_pid;
+        policy_shortage shortage;      /* KILL_REASON_SHORTAGE: why this user (.why is NULL here) */
         char reason_text[POLICY_REASON_MAX];
 } policy_decision;
 
@@ -120,6 +130,13 @@ typedef struct policy_decision {
  * OOM kill is reported alongside whatever else is decided. */
 void policy_decide(const slice_snapshot *s, const user_config *uc, usec_t pressure_window,
                    slice_state *state, usec_t now, policy_decision *ret);
+
+/* A machine-wide shortage chose this user (shortage_decide()): the
+ * victims of the user's own policy, protections as for any kill, until
+ * they free WHY->need; WHY->why leads the reason text. Cooldown= and a
+ * task already exiting hold it back as for any kill. */
+void policy_decide_shortage(const slice_snapshot *s, const user_config *uc, const policy_shortage *why,
+                            const slice_state *state, usec_t now, policy_decision *ret);
 
 /* At its budget: at MemoryHigh (within 1/64 of it), or, without
  * MemoryHigh, past the last warning level of MemoryMax. Counts all of

@@ -94,6 +94,57 @@ void shortage_fair_shares(const shortage_user *users, size_t n, uint64_t pool, f
                         ret_shares[i] = users[i].unreclaimable;
 }
 
+static bool in_window(usec_t at, usec_t window, usec_t now) {
+        return at <= now && now - at <= window;
+}
+
+void shortage_history_record(shortage_history *h, uint64_t held, usec_t window, usec_t now) {
+        size_t keep = 0;
+
+        assert(h);
+
+        for (size_t i = 0; i < h->n; i++)
+                if (in_window(h->at[i], window, now)) {
+                        h->at[keep] = h->at[i];
+                        h->held[keep] = h->held[i];
+                        keep++;
+                }
+        h->n = keep;
+        if (h->n == SHORTAGE_HISTORY_MAX) {
+                memmove(&h->at[1], &h->at[2], (SHORTAGE_HISTORY_MAX - 2) * sizeof h->at[0]);
+                memmove(&h->held[1], &h->held[2], (SHORTAGE_HISTORY_MAX - 2) * sizeof h->held[0]);
+                h->n--;
+        }
+        h->at[h->n] = now;
+        h->held[h->n] = held;
+        h->n++;
+}
+
+uint64_t shortage_history_growth(const shortage_history *h, uint64_t held, usec_t window, usec_t now) {
+        uint64_t low = held;
+
+        assert(h);
+
+        /* From the least held, not the oldest sample: a job that dipped and
+         * came back grew by all of it. */
+        for (size_t i = 0; i < h->n; i++)
+                if (in_window(h->at[i], window, now) && h->held[i] < low)
+                        low = h->held[i];
+        return held - low;
+}
+
+uint64_t shortage_growth_min(uint64_t pool) {
+        return pool / 32 > SHORTAGE_GROWTH_MIN_BYTES ? pool / 32 : SHORTAGE_GROWTH_MIN_BYTES;
+}
+
+static void format_who(const shortage_user *u, char *buf, size_t size) {
+        /* The name comes from the password database, but keep it short and printable anyway. */
+        if (u->name && strlen(u->name) < 32 && !string_has_cc(u->name))
+                snprintf(buf, size, "%s (uid %u)", u->name, (unsigned) u->uid);
+        else
+                snprintf(buf, size, "uid %u", (unsigned) u->uid);
+}
+
 void shortage_decide(const shortage_machine *m, const shortage_user *users, size_t n_users,
                      const governor_config *gc, usec_t window, shortage_state *state, usec_t now,
                      shortage_decision *ret) {
@@ -101,7 +152,7 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
         char avail[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], held[FORMAT_BYTES_MAX], fair[FORMAT_BYTES_MAX],
              excess[FORMAT_BYTES_MAX], since[32], who[64];
         uint64_t pool, held_by_users;
-        size_t best = SIZE_MAX;
+        size_t best = SIZE_MAX, grower = SIZE_MAX;
 
         assert(m);
         assert(users || n_users == 0);
@@ -163,22 +214,47 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
                      users[i].unreclaimable > users[best].unreclaimable))
                         best = i;
         }
-        if (best == SIZE_MAX) {
+        /* The memory that ran out is what was just taken: the largest
+         * grower goes before anyone who was fine before it started. */
+        if (gc->shortage_growth_window > 0)
+                for (size_t i = 0; i < n_users; i++) {
+                        if (users[i].growth < shortage_growth_min(pool))
+                                continue;
+                        if (grower == SIZE_MAX || users[i].growth > users[grower].growth)
+                                grower = i;
+                }
+        if (best == SIZE_MAX && grower == SIZE_MAX) {
                 snprintf(ret->reason_text, sizeof ret->reason_text,
                          "machine short for %s (MemAvailable %s, free swap %s), but no user holds more than "
                          "their fair share", since, avail, swap);
                 return;
         }
+        if (grower != SIZE_MAX) {
+                best = grower;
+                ret->by_growth = true;
+        }
 
         ret->act = true;
         ret->user = best;
         ret->fair_share = shares[best];
-        ret->excess = users[best].unreclaimable - shares[best];
-        /* The name comes from the password database, but keep it short and printable anyway. */
-        if (users[best].name && strlen(users[best].name) < 32 && !string_has_cc(users[best].name))
-                snprintf(who, sizeof who, "%s (uid %u)", users[best].name, (unsigned) users[best].uid);
-        else
-                snprintf(who, sizeof who, "uid %u", (unsigned) users[best].uid);
+        ret->excess = sub_floor0(users[best].unreclaimable, shares[best]);
+        ret->need = sub_floor0(held_by_users, pool);
+        if (ret->need > users[best].unreclaimable)
+                ret->need = users[best].unreclaimable;
+        format_who(&users[best], who, sizeof who);
+        if (ret->by_growth) {
+                char grew[FORMAT_BYTES_MAX], growth_window[FORMAT_USEC_MAX];
+
+                snprintf(ret->reason_text, sizeof ret->reason_text,
+                         "machine short for %s (MemAvailable %s, free swap %s, memory stalls): %s grew by %s "
+                         "within ShortageGrowthWindow=%s to %s unreclaimable, the most of any user (fair share "
+                         "%s, FairShare=%s)",
+                         since, avail, swap, who, format_bytes(grew, sizeof grew, users[best].growth),
+                         format_usec(growth_window, sizeof growth_window, gc->shortage_growth_window),
+                         format_bytes(held, sizeof held, users[best].unreclaimable),
+                         format_bytes(fair, sizeof fair, ret->fair_share), fair_share_kind_to_string(gc->fair_share));
+                return;
+        }
         snprintf(ret->reason_text, sizeof ret->reason_text,
                  "machine short for %s (MemAvailable %s, free swap %s, memory stalls): %s holds %s unreclaimable, "
                  "%s above a fair share of %s (FairShare=%s, %zu of %zu users above theirs), the most of any user",

@@ -20,7 +20,15 @@
  * a user who holds less than an equal (FairShare=equal, by weight) or
  * budget-proportional (FairShare=budget) part keeps it, and what they
  * leave is shared among the others. Only users are ever chosen: system
- * services stay with the kernel and systemd-oomd. */
+ * services stay with the kernel and systemd-oomd.
+ *
+ * Growth first: with ShortageGrowthWindow= set, a user whose unreclaimable
+ * usage grew by a good part of the pool within that window (see
+ * shortage_growth_min()) is chosen before anyone's excess counts, the
+ * largest grower first, whatever their share: the memory that ran out is
+ * the memory that was just taken, and the users who fitted before keep
+ * theirs. Without such growth (a shortage that crept up, or the grower is
+ * gone), the user furthest above their fair share. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +39,19 @@
 #include "psi.h"
 
 #define SHORTAGE_REASON_MAX 384
+/* Usage samples kept per user for growth; when full, the second oldest
+ * goes, so that the baseline stays as early as the window allows. */
+#define SHORTAGE_HISTORY_MAX 16
+/* Growth that counts is at least this, and at least 1/32 of the pool:
+ * a latency probe or a shell's wobble never does. */
+#define SHORTAGE_GROWTH_MIN_BYTES (64ULL << 20)
+
+/* One user's usage over time, kept by the caller between decisions. */
+typedef struct shortage_history {
+        usec_t at[SHORTAGE_HISTORY_MAX];
+        uint64_t held[SHORTAGE_HISTORY_MAX];
+        size_t n;
+} shortage_history;
 
 typedef struct shortage_machine {
         uint64_t mem_total, mem_available, swap_total, swap_free;   /* /proc/meminfo, bytes */
@@ -46,6 +67,7 @@ typedef struct shortage_user {
         uint64_t budget;               /* policy_budget(), BYTES_INFINITY = none */
         bool over_budget;              /* policy_usage_over_budget(): the per-user policy acts */
         unsigned weight;               /* FairShare=equal: relative share, 0 counts as 1 */
+        uint64_t growth;               /* of unreclaimable, within ShortageGrowthWindow= (shortage_history_growth) */
 } shortage_user;
 
 typedef struct shortage_state {
@@ -60,6 +82,8 @@ typedef struct shortage_decision {
         uint64_t fair_share;           /* of that user */
         uint64_t excess;               /* unreclaimable above it */
         size_t n_active;               /* users sharing the pool above their usage */
+        bool by_growth;                /* chosen for growth, not for excess */
+        uint64_t need;                 /* what users hold above the pool (at most .user's): what must go */
         char reason_text[SHORTAGE_REASON_MAX];
 } shortage_decision;
 
@@ -70,6 +94,13 @@ bool shortage_is_short(const shortage_machine *m, const governor_config *gc, use
  * written to ret_shares[N]. */
 void shortage_fair_shares(const shortage_user *users, size_t n, uint64_t pool, fair_share_kind kind,
                           uint64_t *ret_shares);
+
+/* Records HELD at NOW, dropping samples older than WINDOW. */
+void shortage_history_record(shortage_history *h, uint64_t held, usec_t window, usec_t now);
+/* HELD minus the least held within WINDOW of NOW; 0 without history. */
+uint64_t shortage_history_growth(const shortage_history *h, uint64_t held, usec_t window, usec_t now);
+/* Growth under this does not count for POOL bytes. */
+uint64_t shortage_growth_min(uint64_t pool);
 
 void shortage_decide(const shortage_machine *m, const shortage_user *users, size_t n_users,
                      const governor_config *gc, usec_t window, shortage_state *state, usec_t now,

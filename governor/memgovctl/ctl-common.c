@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What memgovctl's verbs share: naming a target and loading the config the
  * way memgovd resolves it for one user. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -174,4 +175,16 @@ const char *ctl_printable(const char *s, char *buf, size_t size) {
                 buf[j++] = (unsigned char) *p < 0x20 || *p == 0x7f ? '?' : *p;
         buf[j] = 0;
         return buf;
+}
+
+int ctl_one_target(int argc, char **argv, void (*help)(FILE *f), const char **ret_target) {
+        assert(help);
+        assert(ret_target);
+
+        if (optind != argc - 1) {
+                help(stderr);
+                return -EINVAL;
+        }
+        *ret_target = argv[optind];
+        return 1;
 }

@@ -48,12 +48,7 @@ static int parse_args(int argc, char **argv, explain_args *ret) {
                         explain_help(stderr);
                         return -EINVAL;
                 }
-        if (optind != argc - 1) {
-                explain_help(stderr);
-                return -EINVAL;
-        }
-        ret->target = argv[optind];
-        return 1;
+        return ctl_one_target(argc, argv, explain_help, &ret->target);
 }
 
 /* Permyriad as "80%" or "12.5%". */

@@ -92,12 +92,7 @@ static int parse_args(int argc, char **argv, top_args *ret) {
                         top_help(stderr);
                         return -EINVAL;
                 }
-        if (optind != argc - 1) {
-                top_help(stderr);
-                return -EINVAL;
-        }
-        ret->target = argv[optind];
-        return 1;
+        return ctl_one_target(argc, argv, top_help, &ret->target);
 }
 
 /* Keys are literals and each is added once: json-c need not copy or look them up. */

@@ -31,6 +31,10 @@ enum { CTL_ARG_CONFIG = 0x200, CTL_ARG_CGROUP_ROOT, CTL_ARG_PROC_ROOT };
 void ctl_sources_init(ctl_sources *s);
 /* Takes getopt's C and ARG if they are one of CTL_SOURCE_OPTIONS. */
 bool ctl_sources_option(ctl_sources *s, int c, const char *arg);
+/* After getopt: exactly one operand (USER, UID or cgroup) must remain.
+ * Returns 1 with it in ret_target, or prints HELP on stderr and returns
+ * -EINVAL. */
+int ctl_one_target(int argc, char **argv, void (*help)(FILE *f), const char **ret_target);
 /* Opens the cgroupfs and procfs roots; reports failures for VERB. */
 int ctl_sources_open(const char *verb, const ctl_sources *s, int *ret_cgroot_fd, int *ret_procfs_fd);
 

@@ -312,6 +312,25 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
                          fmt_limit(a, sizeof a, u->effective.memory_high),
                          format_usec(b, sizeof b, u->config.throttle_deadline));
                 break;
+        case KILL_REASON_SHORTAGE: {
+                char c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
+
+                if (dec->shortage.growth > 0)
+                        snprintf(buf, size,
+                                 "the machine ran short of memory and your processes had just grown the most of "
+                                 "any user's: by %s, to %s unreclaimable (fair share %s)",
+                                 format_bytes(a, sizeof a, dec->shortage.growth),
+                                 format_bytes(c, sizeof c, dec->usage.unreclaimable + dec->usage.swappable),
+                                 format_bytes(d, sizeof d, dec->shortage.fair_share));
+                else
+                        snprintf(buf, size,
+                                 "the machine ran short of memory and you held the most above your fair share: "
+                                 "%s unreclaimable, %s above a fair share of %s",
+                                 format_bytes(a, sizeof a, dec->usage.unreclaimable + dec->usage.swappable),
+                                 format_bytes(c, sizeof c, dec->shortage.excess),
+                                 format_bytes(d, sizeof d, dec->shortage.fair_share));
+                break;
+        }
         default:
                 snprintf(buf, size, "they stalled waiting for memory for PressureDuration=%s above MemoryHigh=%s",
                          format_usec(b, sizeof b, u->config.pressure_duration),
@@ -350,6 +369,11 @@ static void log_kill_victim(User *u, const snapshot *s, const policy_decision *d
         record_add(&r, "MEMGOV_POLICY=%s", policy_kind_to_string(u->config.policy));
         record_add(&r, "MEMGOV_REASON=%s", kill_reason_to_string(dec->reason));
         record_add(&r, "MEMGOV_REASON_TEXT=%s", dec->reason_text);
+        if (dec->reason == KILL_REASON_SHORTAGE) {
+                record_add(&r, "MEMGOV_FAIR_SHARE_BYTES=%" PRIu64, dec->shortage.fair_share);
+                record_add(&r, "MEMGOV_EXCESS_BYTES=%" PRIu64, dec->shortage.excess);
+                record_add(&r, "MEMGOV_GROWTH_BYTES=%" PRIu64, dec->shortage.growth);
+        }
         record_add(&r, "MEMGOV_VICTIM_PID=%d", (int) victim->pid);
         record_add(&r, "MEMGOV_VICTIM_COMM=%s", victim->comm);
         record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, victim->rss_bytes);
@@ -418,18 +442,11 @@ static void log_kill_round(User *u, const snapshot *s, const policy_decision *de
         why_text(u, dec, why, sizeof why);
         act_usage_text(&dec->usage, usage, sizeof usage);
         snprintf(text, sizeof text,
-                 "memgov: %s, your processes ran short of memory (%s): %s.\n"
+                 "memgov: %s, %s (%s): %s.\n"
                  "memgov: memgov ended %s so the rest of your session can go on.\n",
-                 u->name, usage, why, names);
+                 u->name, dec->reason == KILL_REASON_SHORTAGE ? "the machine ran short of memory" :
+                 "your processes ran short of memory", usage, why, names);
         tell_user(u, text);
-}
-
-static bool cgroup_is_inside(const char *cgroup, const char *slice) {
-        size_t n = strlen(slice);
-
-        /* Only ever below the user's own slice, never the slice itself. */
-        return cgroup && strncmp(cgroup, slice, n) == 0 && cgroup[n] == '/' && !strstr(cgroup, "/../") &&
-               !strstr(cgroup, "/./");
 }
 
 /* The last look before signalling, by the decision's own definition. */
@@ -446,7 +463,12 @@ static bool kill_no_longer_due(User *u, const snapshot *s, const policy_decision
                 fresh.slice.mem_total = s->slice.mem_total;
         if (fresh.slice.swap_total == 0)
                 fresh.slice.swap_total = s->slice.swap_total;
-        recovered = policy_snapshot_recovered(&fresh.slice, &u->effective, &u->state);
+        /* A shortage kill is due under the budget: only the kernel's OOM
+         * killer acting in the slice makes it moot. */
+        if (dec->reason == KILL_REASON_SHORTAGE)
+                recovered = fresh.slice.events.oom_kill > u->state.last_oom_kill;
+        else
+                recovered = policy_snapshot_recovered(&fresh.slice, &u->effective, &u->state);
         if (recovered) {
                 char usage[256];
                 memstat_usage now_usage;
@@ -505,7 +527,8 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                 *rv = (round_victim) { .v = v, .task = &s->slice.tasks[v->index].task };
 
                 if (v->cgroup) {
-                        if (!cgroup_is_inside(v->cgroup, u->cgroup)) {
+                        /* Only ever below the user's own slice, never the slice itself. */
+                        if (!cgfs_path_is_below(v->cgroup, u->cgroup)) {
                                 log_error_errno(EPERM, "Refusing to kill cgroup %s: not inside %s", v->cgroup,
                                                 u->cgroup);
                                 continue;

@@ -139,6 +139,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (user_next_due(u, true, &slack) <= now + slack && !sampler_idle_look(u))
                         (void) sampler_evaluate(u, SAMPLE_TIMER);
         }
+        if (d->machine.next_check > 0 && d->machine.next_check <= now)
+                machine_check(&d->machine, &d->ctx, &d->config->governor, d->users.items, d->users.n);
         d->ctx.timer_dirty = true;
         return 0;
 }
@@ -147,6 +149,11 @@ static int arm_timer(Daemon *d) {
         usec_t deadline, earliest = user_next_wakeup(d->users.items, d->users.n, &deadline);
         int r;
 
+        /* The machine's re-checks run while it stalls only, and on time. */
+        if (d->machine.next_check > 0 && d->machine.next_check < earliest)
+                earliest = deadline = d->machine.next_check;
+        else if (d->machine.next_check > 0 && d->machine.next_check < deadline)
+                deadline = d->machine.next_check;
         if (earliest == USEC_INFINITY)
                 return sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
         r = sd_event_source_set_time(d->timer, earliest);
@@ -169,6 +176,12 @@ static int on_rescan(sd_event_source *s, void *userdata) {
                 return 0;
         users_reconcile(&d->ctx, &d->users, d->config, seen, n_seen);
         return 0;
+}
+
+static void on_machine_event(void *userdata) {
+        Daemon *d = userdata;
+
+        machine_check(&d->machine, &d->ctx, &d->config->governor, d->users.items, d->users.n);
 }
 
 static void on_discovery(void *userdata) {
@@ -230,6 +243,7 @@ static void daemon_reload(Daemon *d) {
                 config_set_free(d->config);
                 d->config = fresh;
                 apply_governor_config(d);
+                (void) machine_start(&d->machine, &d->ctx, &d->config->governor);
                 users_reload(&d->ctx, &d->users, d->config);
                 log_info("Reloaded %s", d->config_path);
         }
@@ -292,6 +306,9 @@ int daemon_new(const char *config_path, bool dry_run_cli, config_set *config, Da
         d->config = config;
         d->ctx.cgroot_fd = d->ctx.procfs_fd = -1;
         discovery_init(&d->discovery);
+        machine_init(&d->machine);
+        d->machine.on_event = on_machine_event;
+        d->machine.userdata = d;
         kmsg_init(&d->ctx.kmsg);
         d->ctx.on_watch = sampler_on_watch;
         d->dry_run_cli = dry_run_cli;
@@ -379,6 +396,8 @@ int daemon_start(Daemon *d) {
         if (r < 0)
                 return r;
 
+        (void) machine_start(&d->machine, &d->ctx, &d->config->governor);
+
         r = discovery_start(&d->discovery, d->ctx.event, d->ctx.cgroot_fd, on_discovery, d);
         if (r < 0)
                 return r;
@@ -406,6 +425,7 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         users_clear(&d->users);
+        machine_stop(&d->machine);
         discovery_stop(&d->discovery);
         limits_close(&d->ctx);
         kmsg_close(&d->ctx.kmsg);

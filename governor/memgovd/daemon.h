@@ -16,6 +16,7 @@
 #include "config.h"
 #include "context.h"
 #include "discovery.h"
+#include "machine.h"
 #include "users.h"
 
 typedef struct Daemon {
@@ -25,6 +26,7 @@ typedef struct Daemon {
         sd_event_source *post;             /* after each iteration: re-arm timer, flush status */
         sd_event_source *rescan;           /* defer: reconcile users with logind and user.slice */
         discovery discovery;
+        machine_watch machine;             /* /proc/pressure/memory: machine-wide shortage */
 
         char *config_path;
         config_set *config;

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "procfs.h"
 #include "psi.h"
+#include "shortage.h"
 
 #define USER_NAME_MAX 256
 #define USER_CGROUP_MAX 64
@@ -111,6 +112,8 @@ struct User {
         /* Policy=growth: the slice's tasks observed as it nears its budget. */
         policy_history history;
         usec_t last_observed;
+        /* What the user held over time, for a machine-wide shortage (machine.c). */
+        shortage_history usage_history;
         limit_state limits;
         watch watch;
         kill_op kill;

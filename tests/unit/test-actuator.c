@@ -4,8 +4,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,12 +15,25 @@
 
 #include "actuator.h"
 #include "procfs.h"
+#include "recorder.h"
 #include "tmptree.h"
 
 static int proc_fd(void) {
         int fd = open("/proc", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
         assert_true(fd >= 0);
         return fd;
+}
+
+/* In a child: die with the test and keep its stdout (the TAP stream meson
+ * reads to EOF) free, so a failed assertion never leaves meson waiting. */
+static void orphan_proof(void) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (null >= 0) {
+                (void) dup2(null, STDOUT_FILENO);
+                (void) dup2(null, STDERR_FILENO);
+        }
 }
 
 /* A child that waits to be killed; with ignore_term it shrugs off SIGTERM. */
@@ -31,6 +46,7 @@ static pid_t spawn(bool ignore_term) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
+                orphan_proof();
                 if (ignore_term)
                         signal(SIGTERM, SIG_IGN);
                 close(ready[0]);
@@ -43,6 +59,75 @@ static pid_t spawn(bool ignore_term) {
         assert_int_equal(read(ready[0], &c, 1), 1);
         close(ready[0]);
         return pid;
+}
+
+/* A child that logs every catchable signal it gets, one byte each, on a pipe
+ * it alone holds open: "was it signalled?" is then read from the victim
+ * itself, not guessed from a non-blocking waitpid() racing the kernel. */
+typedef struct recorder_child {
+        pid_t pid;
+        int log_fd;     /* read end; EOF once the child is dead */
+} recorder_child;
+
+static int recorder_log_fd = -1;
+
+static void record_signal(int sig) {
+        unsigned char c = (unsigned char) sig;
+        (void) !write(recorder_log_fd, &c, 1);
+}
+
+static recorder_child spawn_recorder(void) {
+        int log[2];
+        unsigned char c;
+        recorder_child rc;
+
+        assert_int_equal(pipe2(log, O_CLOEXEC), 0);
+        rc.pid = fork();
+        assert_true(rc.pid >= 0);
+        if (rc.pid == 0) {
+                struct sigaction sa = { .sa_handler = record_signal };
+
+                orphan_proof();
+                close(log[0]);
+                recorder_log_fd = log[1];
+                for (int sig = 1; sig < NSIG; sig++)
+                        if (sig != SIGKILL && sig != SIGSTOP)
+                                (void) sigaction(sig, &sa, NULL);
+                c = 0;  /* ready */
+                if (write(log[1], &c, 1) != 1)
+                        _exit(2);
+                for (;;)
+                        pause();
+        }
+        close(log[1]);
+        assert_int_equal(read(log[0], &c, 1), 1);
+        assert_int_equal(c, 0);
+        rc.log_fd = log[0];
+        return rc;
+}
+
+/* The first signal the child logged since it was ready, asking it with a
+ * SIGUSR1 of our own: if anything was sent before, it is logged before our
+ * SIGUSR1; if SIGKILL was sent, the child never runs a handler again and
+ * the read sees EOF (0). Deterministic: no timing involved. */
+static int recorder_first_signal(const recorder_child *rc) {
+        unsigned char c;
+        ssize_t n;
+
+        assert_int_equal(kill(rc->pid, SIGUSR1), 0);
+        do
+                n = read(rc->log_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        assert_true(n >= 0);
+        return n == 0 ? 0 : c;
+}
+
+static void recorder_end(recorder_child *rc) {
+        int status;
+
+        (void) kill(rc->pid, SIGKILL);
+        assert_int_equal(waitpid(rc->pid, &status, 0), rc->pid);
+        close(rc->log_fd);
 }
 
 static int reap(pid_t pid) {
@@ -101,22 +186,24 @@ static void test_real_sigkill_no_grace(void **state) {
 static void test_real_refuses_recycled_pid(void **state) {
         actuator a = { .ops = &actuator_ops_pidfd, .procfs_fd = proc_fd(), .cgroot_fd = -1 };
         procfs_task t, stale;
-        pid_t pid = spawn(false);
+        recorder_child rc = spawn_recorder();
         (void) state;
 
-        assert_int_equal(procfs_read_task(a.procfs_fd, pid, &t), 0);
+        assert_int_equal(procfs_read_task(a.procfs_fd, rc.pid, &t), 0);
         /* Same pid, another start time: the snapshot's task is not this one. */
         stale = t;
         stale.start_time = t.start_time + 1;
         assert_int_equal(actuator_kill(&a, &stale, SIGKILL, 0, NULL), -ESRCH);
+        assert_int_equal(actuator_kill(&a, &stale, SIGTERM, 0, NULL), -ESRCH);
         stale = t;
         stale.uid = t.uid + 1;
         assert_int_equal(actuator_kill(&a, &stale, SIGKILL, 0, NULL), -ESRCH);
-        /* ... and it was never signalled. */
-        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+        assert_int_equal(actuator_kill(&a, &stale, SIGTERM, 0, NULL), -ESRCH);
+        /* ... and the recycled pid's task got no signal at all: the first one
+         * it logged is ours (0 would mean it died of a SIGKILL). */
+        assert_int_equal(recorder_first_signal(&rc), SIGUSR1);
+        recorder_end(&rc);
 
-        kill(pid, SIGKILL);
-        assert_int_equal(reap(pid), SIGKILL);
         /* A reaped task is gone. */
         assert_int_equal(actuator_kill(&a, &t, SIGKILL, 0, NULL), -ESRCH);
         close(a.procfs_fd);
@@ -142,35 +229,57 @@ static void test_real_refuses_zombie(void **state) {
 }
 
 static void test_recording_sequence(void **state) {
-        actuator a = { .ops = &actuator_ops_recording };
+        recorder rec = {};
+        actuator a = { .ops = &recorder_ops };
         procfs_task t = { .pid = 4242, .comm = "hog" };
         actuator_outcome o;
         (void) state;
 
-        a.recording_task_exits = false;
-        assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
-        assert_int_equal(a.n_records, 5);
-        assert_string_equal(a.records[0].op, "open");
-        assert_string_equal(a.records[1].op, "signal");
-        assert_int_equal(a.records[1].sig, SIGTERM);
-        assert_string_equal(a.records[2].op, "wait");
-        assert_string_equal(a.records[3].op, "signal");
-        assert_int_equal(a.records[3].sig, SIGKILL);
-        assert_string_equal(a.records[4].op, "release");
+        recorder_use(&rec);
+        /* The task ignores SIGTERM: the grace is waited, then SIGKILL. */
+        rec.task_exits = false;
+        assert_int_equal(actuator_kill(&a, &t, SIGTERM, 1500 * USEC_PER_MSEC, &o), 0);
+        assert_int_equal(rec.n_records, 6);
+        assert_string_equal(rec.records[0].op, "open");
+        assert_string_equal(rec.records[1].op, "signal");
+        assert_int_equal(rec.records[1].sig, SIGTERM);
+        assert_string_equal(rec.records[2].op, "wait");
+        assert_int_equal(rec.records[2].sig, 1500);     /* the whole grace */
+        assert_string_equal(rec.records[3].op, "signal");
+        assert_int_equal(rec.records[3].sig, SIGKILL);
+        assert_string_equal(rec.records[4].op, "release");
+        assert_string_equal(rec.records[5].op, "close");
+        for (size_t i = 0; i < 5; i++)
+                assert_int_equal(rec.records[i].pid, 4242);
+        assert_int_equal(o.signal_sent, SIGKILL);
+        assert_false(o.exited);
         assert_true(o.escalated);
         assert_true(o.released);
 
-        a.n_records = 0;
-        a.recording_task_exits = true;
+        /* It goes within the grace: no SIGKILL, nothing to release. */
+        rec.n_records = 0;
+        rec.task_exits = true;
         assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
-        assert_int_equal(a.n_records, 3);
+        assert_int_equal(rec.n_records, 4);
+        assert_string_equal(rec.records[1].op, "signal");
+        assert_int_equal(rec.records[1].sig, SIGTERM);
+        assert_string_equal(rec.records[2].op, "wait");
+        assert_string_equal(rec.records[3].op, "close");
+        assert_int_equal(o.signal_sent, SIGTERM);
         assert_true(o.exited);
+        assert_false(o.escalated);
         assert_false(o.released);
 
-        a.n_records = 0;
-        assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/x.scope"), 0);
-        assert_string_equal(a.records[0].op, "kill-cgroup");
-        assert_string_equal(a.records[0].cgroup, "user.slice/user-1001.slice/x.scope");
+        /* SIGKILL at once: no wait, released. */
+        rec.n_records = 0;
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, USEC_PER_SEC, &o), 0);
+        assert_int_equal(rec.n_records, 4);
+        assert_string_equal(rec.records[1].op, "signal");
+        assert_int_equal(rec.records[1].sig, SIGKILL);
+        assert_string_equal(rec.records[2].op, "release");
+        assert_string_equal(rec.records[3].op, "close");
+        assert_false(o.escalated);
+        assert_true(o.released);
 }
 
 static void collect_line(void *userdata, const char *line) {
@@ -180,23 +289,26 @@ static void collect_line(void *userdata, const char *line) {
 }
 
 static void test_dry_run_signals_nothing(void **state) {
-        char log[1024] = "";
+        char log[1024] = "", expected[1024];
         actuator a = { .ops = &actuator_ops_dry_run, .log = collect_line, .log_userdata = log };
-        pid_t pid = spawn(false);
-        procfs_task t = { .pid = pid };
+        recorder_child rc = spawn_recorder();
+        procfs_task t = { .pid = rc.pid };
         actuator_outcome o;
         (void) state;
 
         snprintf(t.comm, sizeof t.comm, "hog");
         assert_int_equal(actuator_kill(&a, &t, SIGTERM, USEC_PER_SEC, &o), 0);
+        assert_int_equal(actuator_kill(&a, &t, SIGKILL, USEC_PER_SEC, &o), 0);
         assert_int_equal(a.ops->kill_cgroup(&a, "user.slice/user-1001.slice/x.scope"), 0);
-        assert_non_null(strstr(log, "would kill"));
-        assert_non_null(strstr(log, "(hog) with TERM"));
-        assert_non_null(strstr(log, "would kill cgroup /user.slice/user-1001.slice/x.scope"));
-        /* The child lives. */
-        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
-        kill(pid, SIGKILL);
-        assert_int_equal(reap(pid), SIGKILL);
+        snprintf(expected, sizeof expected,
+                 "would kill %d (hog) with TERM\n"
+                 "would kill %d (hog) with KILL\n"
+                 "would kill cgroup /user.slice/user-1001.slice/x.scope\n",
+                 (int) rc.pid, (int) rc.pid);
+        assert_string_equal(log, expected);
+        /* The child got no signal: the first it logged is ours. */
+        assert_int_equal(recorder_first_signal(&rc), SIGUSR1);
+        recorder_end(&rc);
 }
 
 static void test_cgroup_kill_writes_file(void **state) {

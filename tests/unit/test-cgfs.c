@@ -334,8 +334,30 @@ static void test_write_and_open(void **state) {
         assert_int_equal(cgfs_open(f->fd, SLICE, "", O_RDONLY), -EINVAL);
 }
 
+/* The containment rule memgovd checks before writing cgroup.kill. */
+static void test_path_is_below(void **state) {
+        static const char *const slice = "user.slice/user-1001.slice";
+        (void) state;
+
+        assert_true(cgfs_path_is_below("user.slice/user-1001.slice/app.scope", slice));
+        assert_true(cgfs_path_is_below("user.slice/user-1001.slice/user@1001.service/a/b/c", slice));
+        assert_true(cgfs_path_is_below("user.slice/user-1001.slice/..hidden", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slicex/app.scope", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1002.slice/app.scope", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/..", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/app.scope/..", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/../user-1002.slice", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/./app.scope", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice//app.scope", slice));
+        assert_false(cgfs_path_is_below("user.slice/user-1001.slice/app.scope/", slice));
+        assert_false(cgfs_path_is_below(NULL, slice));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_path_is_below),
                 cmocka_unit_test(test_path_check),
                 cmocka_unit_test_setup_teardown(test_read_memory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_memory_optional_files, setup, teardown),

@@ -303,16 +303,18 @@ static void test_governor_keys(_unused_ void **state) {
         assert_int_equal(set->governor.shortage_pressure, 1000);
         assert_int_equal(set->governor.shortage_duration, 5 * SEC);
         assert_int_equal(set->governor.fair_share, FAIR_SHARE_EQUAL);
+        assert_int_equal(set->governor.shortage_growth_window, 60 * SEC);
 
         tmptree_write(root, "memgov.conf",
                       "[Governor]\nShortageMemoryFloor=2%\nShortageSwapFloor=100%\nShortagePressure=25%\n"
-                      "ShortageDuration=1.5s\nFairShare=budget\n");
+                      "ShortageDuration=1.5s\nFairShare=budget\nShortageGrowthWindow=0\n");
         load_ok();
         assert_int_equal(set->governor.shortage_memory_floor, 200);
         assert_int_equal(set->governor.shortage_swap_floor, 10000);
         assert_int_equal(set->governor.shortage_pressure, 2500);
         assert_int_equal(set->governor.shortage_duration, 1500 * 1000);
         assert_int_equal(set->governor.fair_share, FAIR_SHARE_BUDGET);
+        assert_int_equal(set->governor.shortage_growth_window, 0);
         assert_string_equal(fair_share_kind_to_string(FAIR_SHARE_BUDGET), "budget");
         /* Off. */
         tmptree_write(root, "memgov.conf", "[Governor]\nShortageMemoryFloor=0\n");

@@ -21,7 +21,9 @@
 #include <json-c/json.h>
 
 #include "act.h"
+#include "machine.h"
 #include "pace.h"
+#include "recorder.h"
 #include "report.h"
 #include "sampler.h"
 #include "statefile.h"
@@ -287,51 +289,54 @@ static void test_evaluate_warns(void **state) {
         tmptree_free(procroot);
 }
 
-/* A swarm: four 30M workers at MemoryHigh with no swap, and the slice's
- * own OOM counter rises. One round ends as many as it takes (two: one
- * frees too little to get 1/8 under the budget), with SIGKILL and no
- * grace, and the second evaluation in the same state starts no second
- * round while the first is under way. */
-static void test_evaluate_swarm(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
-        size_t n_signals = 0;
-        pid_t signalled[2] = {};
+/* A slice over budget with four 30M workers and no swap, its own OOM
+ * counter still where it was: the state the kill tests start from. */
+typedef struct over_budget {
+        char *cgroot, *procroot;
+        context ctx;
+        User *u;
+        recorder rec;
+} over_budget;
 
-        (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "125829120\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "104857600\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "209715200\n");
-        tmptree_write(cgroot, SLICE "/memory.stat", "anon 123731968\nfile 0\nkernel 2097152\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "401\n402\n403\n404\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+static void over_budget_setup(over_budget *f) {
+        User *u;
+
+        *f = (over_budget) { .cgroot = tmptree_new(), .procroot = tmptree_new(), .u = calloc(1, sizeof(User)) };
+        u = f->u;
+        assert_non_null(u);
+        recorder_use(&f->rec);
+        tmptree_write(f->cgroot, SLICE "/memory.current", "125829120\n");
+        tmptree_write(f->cgroot, SLICE "/memory.high", "104857600\n");
+        tmptree_write(f->cgroot, SLICE "/memory.max", "209715200\n");
+        tmptree_write(f->cgroot, SLICE "/memory.stat", "anon 123731968\nfile 0\nkernel 2097152\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(f->cgroot, SLICE "/cgroup.procs", "401\n402\n403\n404\n");
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
         for (pid_t pid = 401; pid <= 404; pid++)
-                tmptree_add_task(procroot, &(fake_task) { .pid = pid, .ppid = 400, .sid = 400, .uid = 4242,
-                                                          .comm = "cc1", .state = 'R', .rss_kb = 30720,
-                                                          .start_time = (uint64_t) pid });
+                tmptree_add_task(f->procroot, &(fake_task) { .pid = pid, .ppid = 400, .sid = 400, .uid = 4242,
+                                                             .comm = "cc1", .state = 'R', .rss_kb = 30720,
+                                                             .start_time = (uint64_t) pid });
 
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_recording, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
+        assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
+        f->ctx.procfs_fd = tmptree_open(f->procroot);
+        f->ctx.mem_total = 8ULL << 30;
+        f->ctx.self = getpid();
+        f->ctx.pressure_window = 2 * USEC_PER_SEC;
+        f->ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = f->ctx.cgroot_fd,
+                                       .procfs_fd = f->ctx.procfs_fd };
+        f->ctx.limits_backend = LIMITS_CGROUPFS;
+        f->ctx.on_watch = on_watch;
+        kmsg_init(&f->ctx.kmsg);
 
-        u->ctx = &ctx;
+        u->ctx = &f->ctx;
         u->uid = 4242;
         snprintf(u->name, sizeof u->name, "alice");
         snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
+        user_config_defaults(f->ctx.mem_total, &u->config);
         u->config.memory_high = 104857600;
         u->config.memory_max = 209715200;
         u->config.policy = POLICY_RSS;
@@ -340,22 +345,51 @@ static void test_evaluate_swarm(void **state) {
         u->has_slice = true;
         u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
+}
+
+static void over_budget_done(over_budget *f) {
+        act_done(f->u);
+        assert_false(f->u->kill.active);
+        user_config_done(&f->u->config);
+        free(f->u->ranked);
+        growth_history_done(&f->u->history);
+        free(f->u);
+        close(f->ctx.cgroot_fd);
+        close(f->ctx.procfs_fd);
+        sd_event_unref(f->ctx.event);
+        tmptree_free(f->cgroot);
+        tmptree_free(f->procroot);
+}
+
+/* A swarm: the slice's own OOM counter rises. One round ends as many as
+ * it takes (two: one frees too little to get 1/8 under the budget), with
+ * SIGKILL and no grace, and the second evaluation in the same state starts
+ * no second round while the first is under way. */
+static void test_evaluate_swarm(void **state) {
+        over_budget f;
+        size_t n_signals = 0;
+        pid_t signalled[2] = {};
+        User *u;
+
+        (void) state;
+        over_budget_setup(&f);
+        u = f.u;
 
         /* The counters so far are history. */
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->kills, 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(f.rec.n_records, 0);
         assert_int_equal(u->usage.unreclaimable, 125829120);
         assert_int_equal(u->usage.cache, 0);
 
-        tmptree_write(cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        tmptree_write(f.cgroot, SLICE "/memory.events.local", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
+        tmptree_write(f.cgroot, SLICE "/memory.events", "low 0\nhigh 5\nmax 3\noom 1\noom_kill 0\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_EVENTS), 0);
-        for (size_t i = 0; i < ctx.actuator.n_records; i++)
-                if (strcmp(ctx.actuator.records[i].op, "signal") == 0) {
-                        assert_int_equal(ctx.actuator.records[i].sig, SIGKILL);
+        for (size_t i = 0; i < f.rec.n_records; i++)
+                if (strcmp(f.rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(f.rec.records[i].sig, SIGKILL);
                         assert_true(n_signals < 2);
-                        signalled[n_signals++] = ctx.actuator.records[i].pid;
+                        signalled[n_signals++] = f.rec.records[i].pid;
                 }
         assert_int_equal(n_signals, 2);
         assert_int_not_equal(signalled[0], signalled[1]);
@@ -364,17 +398,221 @@ static void test_evaluate_swarm(void **state) {
         assert_int_equal(u->kill.n_leaders, 2);
 
         /* One round at a time. */
-        ctx.actuator.n_records = 0;
+        f.rec.n_records = 0;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
-        assert_int_equal(ctx.actuator.n_records, 0);
+        assert_int_equal(f.rec.n_records, 0);
         assert_int_equal(u->kills, 2);
 
-        act_done(u);
-        assert_false(u->kill.active);
-        user_config_done(&u->config);
-        free(u->ranked);
-        growth_history_done(&u->history);
-        free(u);
+        over_budget_done(&f);
+}
+
+/* KillScope=cgroup: a decision naming a cgroup outside the user's slice, or
+ * one that climbs out of it, is refused whatever the policy said. */
+static void test_act_refuses_cgroup_outside_slice(void **state) {
+        static const char *const outside[] = {
+                "user.slice/user-4243.slice/app.scope",
+                SLICE "x/app.scope",
+                SLICE "/../user-4243.slice",
+                SLICE "/app.scope/..",
+                SLICE,
+        };
+        over_budget f;
+        snapshot s = {};
+
+        (void) state;
+        over_budget_setup(&f);
+        assert_int_equal(snapshot_take(f.ctx.cgroot_fd, f.ctx.procfs_fd, SLICE, 4242, SNAPSHOT_TASKS, &s), 0);
+        assert_true(s.slice.n_tasks > 0);
+        for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+                policy_decision dec = { .action = DECISION_KILL_CGROUP, .reason = KILL_REASON_OOM, .signal = SIGKILL,
+                                        .n_victims = 1 };
+
+                dec.victims[0] = (policy_victim) { .index = 0, .cgroup = outside[i] };
+                f.rec.n_records = 0;
+                assert_int_equal(act_kill(f.u, &s, &dec), 0);
+                for (size_t j = 0; j < f.rec.n_records; j++)
+                        assert_string_not_equal(f.rec.records[j].op, "kill-cgroup");
+                assert_int_equal(f.u->kills, 0);
+        }
+        /* The check is not simply closed: a cgroup inside the slice is killed. */
+        {
+                policy_decision dec = { .action = DECISION_KILL_CGROUP, .reason = KILL_REASON_OOM, .signal = SIGKILL,
+                                        .n_victims = 1 };
+
+                dec.victims[0] = (policy_victim) { .index = 0, .cgroup = SLICE "/app.scope" };
+                f.rec.n_records = 0;
+                assert_int_equal(act_kill(f.u, &s, &dec), 0);
+                assert_int_equal(f.rec.n_records, 1);
+                assert_string_equal(f.rec.records[0].op, "kill-cgroup");
+                assert_string_equal(f.rec.records[0].cgroup, SLICE "/app.scope");
+        }
+        snapshot_done(&s);
+        over_budget_done(&f);
+}
+
+/* A victim that ignores SIGTERM: memgovd's own KillGrace timer, run by the
+ * event loop, sends SIGKILL once the grace has passed, not before, and not
+ * only at the 10 s give-up. */
+static void test_act_grace_escalates(void **state) {
+        over_budget f;
+        snapshot s = {};
+        policy_decision dec = { .action = DECISION_KILL, .reason = KILL_REASON_PRESSURE, .signal = SIGTERM,
+                                .n_victims = 1, .n_pids = 1 };
+        usec_t start, deadline;
+        ssize_t term_at = -1, kill_at = -1;
+
+        (void) state;
+        over_budget_setup(&f);
+        f.u->config.kill_grace = 300 * USEC_PER_MSEC;
+        f.rec.task_exits = false;
+        assert_int_equal(snapshot_take(f.ctx.cgroot_fd, f.ctx.procfs_fd, SLICE, 4242, SNAPSHOT_TASKS, &s), 0);
+        assert_int_equal(s.slice.tasks[0].task.pid, 401);
+        dec.pids[0] = 401;
+        dec.victims[0] = (policy_victim) { .index = 0, .first_pid = 0, .n_pids = 1 };
+
+        start = now_usec(CLOCK_MONOTONIC);
+        assert_int_equal(act_kill(f.u, &s, &dec), 0);
+        assert_true(f.u->kill.active);
+        deadline = start + 3 * USEC_PER_SEC;
+        while (now_usec(CLOCK_MONOTONIC) < deadline && kill_at < 0) {
+                assert_true(sd_event_run(f.ctx.event, 50 * USEC_PER_MSEC) >= 0);
+                for (size_t i = 0; i < f.rec.n_records; i++)
+                        if (strcmp(f.rec.records[i].op, "signal") == 0 && f.rec.records[i].pid == 401) {
+                                if (f.rec.records[i].sig == SIGTERM && term_at < 0)
+                                        term_at = (ssize_t) i;
+                                if (f.rec.records[i].sig == SIGKILL && kill_at < 0)
+                                        kill_at = (ssize_t) (now_usec(CLOCK_MONOTONIC) - start) / 1000;
+                        }
+        }
+        assert_true(term_at >= 0);
+        assert_true(kill_at >= 0);                      /* escalated within 3 s, not at the 10 s give-up */
+        assert_true(kill_at >= 300);                    /* and not before KillGrace= */
+        snapshot_done(&s);
+        over_budget_done(&f);
+}
+
+static void machine_user(User *u, context *ctx, uid_t uid, const char *name, const char *cgroup) {
+        u->ctx = ctx;
+        u->uid = uid;
+        snprintf(u->name, sizeof u->name, "%s", name);
+        snprintf(u->cgroup, sizeof u->cgroup, "%s", cgroup);
+        user_config_defaults(ctx->mem_total, &u->config);
+        u->config.memory_high = 1536ULL << 20;
+        u->config.memory_max = 1700ULL << 20;
+        u->config.policy = POLICY_RSS;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+}
+
+static void machine_slice(const char *root, const char *cgroup, uint64_t anon, pid_t pid) {
+        char path[256], buf[128];
+
+#define SLICE_FILE(f, ...) do { snprintf(path, sizeof path, "%s/%s", cgroup, f); \
+                snprintf(buf, sizeof buf, __VA_ARGS__); tmptree_write(root, path, buf); } while (0)
+        SLICE_FILE("memory.current", "%llu\n", (unsigned long long) anon);
+        SLICE_FILE("memory.high", "1610612736\n");
+        SLICE_FILE("memory.max", "1782579200\n");
+        SLICE_FILE("memory.stat", "anon %llu\nfile 0\n", (unsigned long long) anon);
+        SLICE_FILE("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        SLICE_FILE("memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        SLICE_FILE("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        SLICE_FILE("cgroup.procs", "%d\n", (int) pid);
+#undef SLICE_FILE
+}
+
+/* The oversubscribed node: alice holds 800M idle, carol's job grew from
+ * nothing to 500M, the machine is short. The machine watch kills carol's
+ * job with reason shortage, and nothing of alice's. */
+static void test_machine_shortage(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        governor_config gc;
+        machine_watch m;
+        User *alice = calloc(1, sizeof *alice), *carol = calloc(1, sizeof *carol);
+        User *users[2] = { alice, carol };
+        size_t n_signals = 0;
+        recorder rec = {};
+        usec_t now;
+
+        (void) state;
+        recorder_use(&rec);
+        machine_slice(cgroot, "user.slice/user-1001.slice", 800ULL << 20, 501);
+        machine_slice(cgroot, "user.slice/user-1003.slice", 500ULL << 20, 701);
+        /* 1500M of 1600M in use, none of it reclaimable, no swap. */
+        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 0 kB\n"
+                                           "SwapFree: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 501, .ppid = 1, .sid = 500, .uid = 1001,
+                                                  .comm = "sleeper", .state = 'S', .rss_kb = 819200, .start_time = 5 });
+        tmptree_add_task(procroot, &(fake_task) { .pid = 701, .ppid = 1, .sid = 700, .uid = 1003,
+                                                  .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 1600ULL << 20;
+        ctx.self = getpid();
+        ctx.pressure_window = USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+        governor_config_defaults(&gc);
+        gc.shortage_duration = 0;
+
+        machine_user(alice, &ctx, 1001, "alice", "user.slice/user-1001.slice");
+        machine_user(carol, &ctx, 1003, "carol", "user.slice/user-1003.slice");
+        now = now_usec(CLOCK_MONOTONIC);
+        /* What the sampler saw 20 s ago: alice as now, carol's job not started. */
+        shortage_history_record(&alice->usage_history, 800ULL << 20, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
+        shortage_history_record(&carol->usage_history, 0, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
+
+        machine_init(&m);
+        /* Without an armed trigger nothing is looked at. */
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+        /* A trigger event just now (the fd stands in for the armed one). */
+        m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        m.window = USEC_PER_SEC;
+        m.event_at = now;
+        m.recheck_until = now + 2 * USEC_PER_SEC;
+        machine_check(&m, &ctx, &gc, users, 2);
+        for (size_t i = 0; i < rec.n_records; i++)
+                if (strcmp(rec.records[i].op, "signal") == 0) {
+                        assert_int_equal(rec.records[i].pid, 701);
+                        assert_int_equal(rec.records[i].sig, SIGTERM);
+                        n_signals++;
+                }
+        assert_int_equal(n_signals, 1);
+        assert_int_equal(carol->kills, 1);
+        assert_int_equal(alice->kills, 0);
+        assert_int_equal(carol->kill.reason, KILL_REASON_SHORTAGE);
+        assert_true(m.last_kill > 0);
+        assert_true(m.next_check > 0);          /* re-checks within the window */
+
+        /* A round under way: no second kill. */
+        rec.n_records = 0;
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+
+        /* Plenty available: not short, nothing done. */
+        act_done(carol);
+        rec.n_records = 0;
+        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n");
+        machine_check(&m, &ctx, &gc, users, 2);
+        assert_int_equal(rec.n_records, 0);
+        assert_int_equal(m.state.short_since, 0);
+
+        machine_stop(&m);
+        for (size_t i = 0; i < 2; i++) {
+                act_done(users[i]);
+                user_config_done(&users[i]->config);
+                free(users[i]->ranked);
+                growth_history_done(&users[i]->history);
+                free(users[i]);
+        }
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
@@ -497,6 +735,9 @@ int main(void) {
                 cmocka_unit_test(test_evaluate_warns),
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_idle_look),
+                cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
+                cmocka_unit_test(test_act_grace_escalates),
+                cmocka_unit_test(test_machine_shortage),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);

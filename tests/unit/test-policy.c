@@ -204,6 +204,56 @@ static void test_outside_user_slice(void **state) {
         assert_int_equal(policy_classify(&s, &uc, 0), PROTECT_OUTSIDE);
 }
 
+/* A machine-wide shortage chose this user: their own policy picks the
+ * victim under their budget, never the login chain, within Cooldown=. */
+static void test_decide_shortage(void **state) {
+        user_config uc = uc_base();
+        policy_task t[] = {
+                task(100, "bash", 5, SCOPE),          /* session leader */
+                task(200, "sleeper", 80, APP),
+                task(201, "hog", 120, APP),
+                task(202, "hog2", 40, APP),
+        };
+        slice_snapshot s = snap(t, 4, 250 * MiB);
+        slice_state st;
+        policy_decision d;
+        policy_shortage why = { .need = 100 * MiB, .fair_share = 300 * MiB, .why = "machine short: carol grew" };
+        (void) state;
+
+        uc.policy = POLICY_RSS;
+        st = (slice_state) { .initialized = true };
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.reason, KILL_REASON_SHORTAGE);
+        assert_string_equal(kill_reason_to_string(d.reason), "shortage");
+        assert_int_equal(d.signal, SIGTERM);
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.pids[0], 201);
+        assert_int_equal(d.need, 100 * MiB);
+        assert_int_equal(d.shortage.fair_share, 300 * MiB);
+        assert_null(d.shortage.why);
+        assert_non_null(strstr(d.reason_text, "machine short: carol grew; the machine ran short of memory"));
+        assert_non_null(strstr(d.reason_text, "'hog' (pid 201"));
+        /* More than the largest frees: the next in policy order too. */
+        why.need = 150 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
+        assert_int_equal(d.n_victims, 2);
+        assert_int_equal(d.pids[1], 200);
+        /* Only the login chain left: nobody. */
+        s.n_tasks = 1;
+        why.need = 100 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        assert_true(d.no_victim);
+        s.n_tasks = 4;
+        /* Cooldown= holds it back. */
+        st.last_kill = 98 * SEC;
+        why.need = 100 * MiB;
+        policy_decide_shortage(&s, &uc, &why, &st, 100 * SEC, &d);
+        assert_int_equal(d.action, DECISION_NONE);
+        assert_true(d.in_cooldown);
+}
+
 static void test_login_chain(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
@@ -1342,6 +1392,7 @@ int main(void) {
                 cmocka_unit_test(test_never_chosen),
                 cmocka_unit_test(test_outside_user_slice),
                 cmocka_unit_test(test_login_chain),
+                cmocka_unit_test(test_decide_shortage),
                 cmocka_unit_test(test_service_leader_is_a_job),
                 cmocka_unit_test(test_login_chain_hog),
                 cmocka_unit_test(test_ties),

@@ -165,11 +165,115 @@ static void test_decide_picks_furthest_above(void **state) {
         assert_false(d.act);
 }
 
+/* Short for ShortageDuration= already: the clock started 10 s ago. */
+static void decide_sustained(shortage_machine *m, shortage_user *u, size_t n, governor_config *gc,
+                             shortage_decision *d) {
+        shortage_state st = { .short_since = 90 * SEC };
+        shortage_decide(m, u, n, gc, SEC, &st, 100 * SEC, d);
+}
+
+/* The oversubscribed node: alice and bob idle, carol's job grows. */
+static void test_decide_growth(void **state) {
+        governor_config gc = gc_base();
+        shortage_machine m = short_machine();
+        shortage_user u[] = {
+                { .uid = 1001, .name = "alice", .unreclaimable = 800 * MiB, .budget = 1536 * MiB },
+                { .uid = 1002, .name = "bob", .unreclaimable = 600 * MiB, .budget = 1536 * MiB, .growth = 10 * MiB },
+                { .uid = 1003, .name = "carol", .unreclaimable = 500 * MiB, .budget = 1536 * MiB, .growth = 480 * MiB },
+        };
+        shortage_decision d;
+        (void) state;
+
+        m.swap_total = m.swap_free = 0;
+        /* Pool 1900 + 60 - 100 = 1860 MiB: carol (500) and bob (600) are
+         * under 620 and keep theirs; alice's share is the 760 left, 40
+         * above. By share alone alice would go; carol grew by 480 of it. */
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_true(d.by_growth);
+        assert_int_equal(d.user, 2);
+        assert_int_equal(d.fair_share, 500 * MiB);
+        assert_int_equal(d.excess, 0);
+        assert_int_equal(d.need, 40 * MiB);
+        assert_non_null(strstr(d.reason_text, "carol (uid 1003) grew by 480M within ShortageGrowthWindow=1m00s to 500M"));
+
+        /* ShortageGrowthWindow=0: by share alone, alice. */
+        gc.shortage_growth_window = 0;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_false(d.by_growth);
+        assert_int_equal(d.user, 0);
+        assert_int_equal(d.excess, 40 * MiB);
+        gc.shortage_growth_window = 60 * SEC;
+
+        /* Growth under 64 MiB (a probe, a shell) does not count: nobody
+         * grew, so the furthest above their share goes. */
+        u[2].growth = 63 * MiB;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_false(d.by_growth);
+        assert_int_equal(d.user, 0);
+        u[2].growth = 64 * MiB;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_int_equal(d.user, 2);
+        assert_true(d.by_growth);
+
+        /* One user far above their share and growing: them. */
+        u[0].unreclaimable = 1500 * MiB;
+        u[0].growth = 700 * MiB;
+        u[1].unreclaimable = 200 * MiB;
+        u[2].unreclaimable = 100 * MiB;
+        u[2].growth = 90 * MiB;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_true(d.by_growth);
+        assert_int_equal(d.user, 0);
+        assert_true(d.excess > 0);
+
+        /* No growth anywhere: the furthest above their share. */
+        u[0].growth = u[1].growth = u[2].growth = 0;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_false(d.by_growth);
+        assert_int_equal(d.user, 0);
+}
+
+static void test_history(void **state) {
+        shortage_history h = {};
+        (void) state;
+
+        /* No history: no growth. */
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 100 * SEC), 0);
+        shortage_history_record(&h, 100 * MiB, 60 * SEC, 100 * SEC);
+        shortage_history_record(&h, 80 * MiB, 60 * SEC, 101 * SEC);
+        shortage_history_record(&h, 300 * MiB, 60 * SEC, 102 * SEC);
+        /* From the least held in the window. */
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 103 * SEC), 420 * MiB);
+        /* Shrinking is no growth. */
+        assert_int_equal(shortage_history_growth(&h, 50 * MiB, 60 * SEC, 103 * SEC), 0);
+        /* Out of the window, the early samples no longer count. */
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 161500 * 1000ULL), 200 * MiB);
+        shortage_history_record(&h, 500 * MiB, 60 * SEC, 170 * SEC);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 170 * SEC), 0);
+
+        /* Full: the oldest stays as the baseline, the second oldest goes. */
+        h = (shortage_history) {};
+        for (unsigned i = 0; i < 40; i++)
+                shortage_history_record(&h, (100 + i) * MiB, 60 * SEC, 200 * SEC + i * 200 * 1000ULL);
+        assert_int_equal(h.n, SHORTAGE_HISTORY_MAX);
+        assert_int_equal(h.at[0], 200 * SEC);
+        assert_int_equal(h.held[SHORTAGE_HISTORY_MAX - 1], 139 * MiB);
+        assert_int_equal(shortage_history_growth(&h, 140 * MiB, 60 * SEC, 210 * SEC), 40 * MiB);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_is_short),
                 cmocka_unit_test(test_fair_shares),
                 cmocka_unit_test(test_decide_picks_furthest_above),
+                cmocka_unit_test(test_decide_growth),
+                cmocka_unit_test(test_history),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

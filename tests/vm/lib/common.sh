@@ -7,6 +7,10 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$VM_DIR/../.." && pwd)
 VM_CACHE=${MEMGOV_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/memgov-vm}
 
+# The guest's Debian suite: bookworm (Debian 12) unless MEMGOV_VM_SUITE says
+# otherwise; --suite options set that variable for what they call.
+vm_suite() { echo "${MEMGOV_VM_SUITE:-bookworm}"; }
+
 # Progress and errors go to stderr; stdout is reserved for results.
 _vm_t0=${_vm_t0:-$(date +%s.%N)}
 vm_elapsed() { awk -v a="$_vm_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%6.1f", b - a }'; }
@@ -41,6 +45,9 @@ VM_HOST_TOOLS=(
   "cc:gcc"
   "meson:meson"
   "ninja:ninja-build"
+  "dpkg-buildpackage:dpkg-dev"
+  "dh:debhelper"
+  "unshare:util-linux"
 )
 
 # check_host_tools [TOOL...]: fail loudly, naming the packages, if any is missing.

@@ -24,6 +24,9 @@ log "session $(session_of "$SHELL_PID"): leader pid $LEADER ($(cat "/proc/$LEADE
 pam_send alice "tmux new-session -d -s work 'sleep 100000'"
 wait_for "pgrep -u 1001 -x 'tmux: server'" 20 || die "no tmux server for alice"
 TMUX_SERVER=$(pgrep -u 1001 -x 'tmux: server')
+# The pane's process starts after the server: wait for it, or the checks
+# below would compare against nothing.
+wait_for "pgrep -u 1001 -x sleep" 20 || die "no process in alice's tmux pane"
 PANE=$(pgrep -u 1001 -x sleep | head -n 1)
 log "tmux server $TMUX_SERVER in $(cgroup_of "$TMUX_SERVER"), pane process $PANE"
 

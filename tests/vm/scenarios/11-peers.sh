@@ -276,11 +276,21 @@ measure() {
     fail "$peer.service was not running at the end of the measurement ($(systemctl show -p ActiveState,Result --value "$peer.service" | tr '\n' ' '))"
   fi
   if [[ $peer == memgovd ]]; then
-    if [[ -n $killed_after && $by == memgovd* ]]; then
-      pass "memgovd killed the hog after ${killed_after}s"
+    # Judged by the kernel: the hog is dead, nothing else of alice's died,
+    # the kernel's OOM killer did not act; memgovd's records must all name
+    # the hog's pid (a record is what it says it did, not proof).
+    local victims
+    victims=$(journalctl -b --no-pager --since "@$since" -o json MEMGOV_EVENT=kill 2>/dev/null |
+      jq -r '.MEMGOV_VICTIM_PID // "?"' | sort -u | paste -sd ' ')
+    if [[ -n $killed_after ]]; then
+      pass "the hog $hog_pid died ${killed_after}s after it started"
     else
-      fail "memgovd did not kill the hog (hog: $when, by $by)"
+      fail "the hog $hog_pid was still alive after ${CAP}s"
     fi
+    assert_eq "$hog_pid" "$victims" "memgovd: pids in its kill records"
+    assert_eq "${oom_before:-0}" "${oom_after:-0}" "memgovd: kernel OOM kills in alice's slice (memory.events oom_kill)"
+    assert_eq 0 "$alice_killed" "memgovd: alice's other processes killed (the hog alone; $alice_total checked)"
+    assert_true "memgovd: alice had processes to check" test "$alice_total" -ge 3
     assert_eq alive "$shell_state" "memgovd: alice's login shell"
     assert_eq alive "$tmux_state" "memgovd: alice's tmux server"
     assert_eq untouched "$bob_state" "memgovd: bob's sleeper"

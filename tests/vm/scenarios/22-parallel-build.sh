@@ -40,7 +40,7 @@ wait_for "test -s $TDIR/vim.pid" 10 || die "the editor did not start"
 EDITOR_PID=$(cat "$TDIR/vim.pid")
 pam_send alice "tmux new-session -d -s work 'sleep infinity'"
 wait_for "pgrep -u alice -x 'tmux: server'" 10 || die "no tmux server"
-TMUX_PID=$(pgrep -u alice -x 'tmux: server' | head -n1)
+TMUX_PID=$(pgrep -u alice -x 'tmux: server' | sed -n 1p)
 sleep 5
 
 # The build: twelve compile jobs; each worker grows to 40 MB over 2 s, works
@@ -68,8 +68,7 @@ t_first_kill='' t_back=''
 while [[ ! -s $TDIR/make.rc ]]; do
   cur=$(slice_file alice memory.current)
   if [[ -z $t_first_kill ]]; then
-    t_first_kill=$(mg_first_ts kill MEMGOV_UID=1001)
-    [[ $t_first_kill == null ]] && t_first_kill=
+    t_first_kill=$(mg_events kill MEMGOV_UID=1001 | jq -r '.__REALTIME_TIMESTAMP' | sort -n | sed -n 1p)
   fi
   if [[ -n $t_first_kill && -z $t_back ]] && ((cur < high)); then
     t_back=$(usec_now)

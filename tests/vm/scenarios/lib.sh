@@ -125,18 +125,26 @@ proc_state() {
 # is_alive PID: exists and is neither a zombie nor dead.
 is_alive() {
   local s
+  is_pid "$1" || return 1
   s=$(proc_state "$1")
   [[ $s != gone && $s != Z && $s != X ]]
 }
+# is_pid STR: a positive number. "/proc//stat" is /proc/stat, so an empty
+# pid would otherwise read as a live process.
+is_pid() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 assert_alive() {
-  if is_alive "$1"; then
+  if ! is_pid "$1"; then
+    fail "${2:-pid \"$1\"}: not a pid ('$1'): nothing to check alive"
+  elif is_alive "$1"; then
     pass "${2:-pid $1} is alive (state $(proc_state "$1"))"
   else
     fail "${2:-pid $1} is not alive (state $(proc_state "$1"))"
   fi
 }
 assert_dead() {
-  if is_alive "$1"; then
+  if ! is_pid "$1"; then
+    fail "${2:-pid \"$1\"}: not a pid ('$1'): nothing to check dead"
+  elif is_alive "$1"; then
     fail "${2:-pid $1} is still alive (state $(proc_state "$1"))"
   else
     pass "${2:-pid $1} is dead (state $(proc_state "$1"))"

@@ -76,7 +76,7 @@ mg_wait_event() {
 mg_field() {
   local ev=$1 f=$2
   shift 2
-  mg_events "$ev" "$@" | head -n 1 | jq -r ".$f // empty"
+  mg_events "$ev" "$@" | sed -n 1p | jq -r ".$f // empty"
 }
 
 # slice_file USER FILE: a file of the user's slice cgroup.
@@ -139,6 +139,6 @@ usec_now() { date +%s%6N; }
 # secs_usec START_US END_US -> seconds with one decimal
 secs_usec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 # mg_first_ts EVENT [MATCH...]: __REALTIME_TIMESTAMP of the first new record.
-mg_first_ts() { mg_events "$@" | head -n 1 | jq -r '.__REALTIME_TIMESTAMP'; }
+mg_first_ts() { mg_events "$@" | sed -n 1p | jq -r '.__REALTIME_TIMESTAMP'; }
 # wait_usage_below USER MB TIMEOUT
 wait_usage_below() { wait_for "[[ \$(slice_file $1 memory.current) -lt $(($2 * 1024 * 1024)) ]]" "$3"; }

@@ -1,14 +1,22 @@
 /* hog: allocate and touch memory at a controlled rate (memgov VM tests).
  *
  *   hog [--mb N] [--step-mb S] [--interval-ms I] [--hold] [--quiet]
+ *       [--log FILE] [--ignore-term]
  *
  * Allocates S MiB every I ms (touching every page, so it is resident) until
  * N MiB are held, then exits 0, or with --hold sleeps until killed. Prints a
  * progress line per step (line buffered, so it streams). Exit 2 on bad usage,
  * 3 if an allocation fails.
+ *
+ * With --log, every catchable signal it receives is appended to FILE
+ * ("signal NAME at T pid P", T in CLOCK_REALTIME seconds); SIGTERM, SIGINT
+ * and SIGHUP then end it with 128+N. --ignore-term makes it log SIGTERM and
+ * carry on, like a program that ignores it: only SIGKILL ends it then.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +29,24 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int log_fd = -1;
+static int ignore_term;
+
+static void on_signal(int sig)
+{
+	char buf[96];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int n = snprintf(buf, sizeof buf, "signal %s at %lld.%03ld pid %d\n", sigabbrev_np(sig),
+			 (long long)ts.tv_sec, ts.tv_nsec / 1000000, getpid());
+	if (log_fd >= 0 && n > 0)
+		(void)!write(log_fd, buf, (size_t)n);
+	if (sig == SIGTERM && ignore_term)
+		return;
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+		_exit(128 + sig);
 }
 
 static long arg_long(const char *opt, const char *v)
@@ -39,6 +65,7 @@ int main(int argc, char **argv)
 {
 	long mb = 512, step = 16, interval = 100;
 	int hold = 0, quiet = 0;
+	const char *log = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--mb"))
@@ -51,10 +78,31 @@ int main(int argc, char **argv)
 			hold = 1;
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			log = argv[++i];
+		else if (!strcmp(argv[i], "--ignore-term"))
+			ignore_term = 1;
 		else {
-			fprintf(stderr, "usage: hog [--mb N] [--step-mb S] [--interval-ms I] [--hold] [--quiet]\n");
+			fprintf(stderr, "usage: hog [--mb N] [--step-mb S] [--interval-ms I] [--hold] [--quiet] "
+					"[--log FILE] [--ignore-term]\n");
 			return 2;
 		}
+	}
+	if (log) {
+		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (log_fd < 0) {
+			perror(log);
+			return 2;
+		}
+	}
+	if (log || ignore_term) {
+		struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		/* Every signal another process may send; not the ones a fault raises. */
+		const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM,
+				     SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			sigaction(sigs[i], &sa, NULL);
 	}
 	if (step <= 0)
 		step = 1;
