@@ -136,7 +136,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
                 if (u->oom.next_try && u->oom.next_try <= now)
                         act_kernel_oom_retry(u);
-                if (user_next_due(u, true, &slack) <= now + slack)
+                if (user_next_due(u, true, &slack) <= now + slack && !sampler_idle_look(u))
                         (void) sampler_evaluate(u, SAMPLE_TIMER);
         }
         if (d->machine.next_check > 0 && d->machine.next_check <= now)

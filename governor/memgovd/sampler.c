@@ -9,6 +9,7 @@
 
 #include "act.h"
 #include "escape.h"
+#include "pace.h"
 #include "policy.h"
 #include "report.h"
 #include "sampler.h"
@@ -145,10 +146,27 @@ static void observe(User *u, const snapshot *full, usec_t now) {
                 u->last_observed = now;
 }
 
-static void note_sample(User *u, const snapshot *s) {
-        const cgfs_memory *m = &s->slice.memory;
+/* status.json follows real changes only, not every wobble. */
+static void note_usage(User *u) {
         uint64_t step, ref;
 
+        ref = u->effective.memory_max != BYTES_INFINITY ? u->effective.memory_max : u->ctx->mem_total;
+        step = ref / 20 > (32ULL << 20) ? ref / 20 : (32ULL << 20);
+        if (u->memory.current > u->status_usage + step || u->memory.current + step < u->status_usage)
+                u->ctx->status_dirty = true;
+}
+
+static void note_read(User *u, uint64_t current, usec_t now) {
+        u->prev_current = u->memory.current;
+        u->prev_read_at = u->read_at;
+        u->memory.current = current;
+        u->read_at = now;
+}
+
+static void note_sample(User *u, const snapshot *s, usec_t now) {
+        const cgfs_memory *m = &s->slice.memory;
+
+        note_read(u, m->current, now);
         u->memory = *m;
         policy_usage(&s->slice, &u->state, &u->usage);
         u->events = s->slice.events;
@@ -158,16 +176,24 @@ static void note_sample(User *u, const snapshot *s) {
                 u->peak = m->current;
         if (m->peak > u->peak)
                 u->peak = m->peak;
+        note_usage(u);
+}
 
-        /* status.json follows real changes only, not every wobble. */
-        ref = u->effective.memory_max != BYTES_INFINITY ? u->effective.memory_max : u->ctx->mem_total;
-        step = ref / 20 > (32ULL << 20) ? ref / 20 : (32ULL << 20);
-        if (m->current > u->status_usage + step || m->current + step < u->status_usage)
-                u->ctx->status_dirty = true;
+/* The lowest warning level above CURRENT; BYTES_INFINITY past every level
+ * or without MemoryMax. */
+static uint64_t next_warn_level(const User *u, uint64_t current) {
+        if (u->memory.max == BYTES_INFINITY)
+                return BYTES_INFINITY;
+        for (size_t i = 0; i < u->effective.n_warn; i++) {
+                uint64_t level = policy_warn_level_bytes(&u->effective, u->memory.max, i);
+                if (current < level)
+                        return level;
+        }
+        return BYTES_INFINITY;
 }
 
 static void schedule_next(User *u, usec_t now) {
-        usec_t interval = policy_next_sample(&u->memory, &u->effective);
+        usec_t interval = policy_next_sample(&u->memory, &u->effective), step, due;
 
         if (u->limits.stepping && interval > SAMPLER_STEPPING_USEC)
                 interval = SAMPLER_STEPPING_USEC;
@@ -178,10 +204,14 @@ static void schedule_next(User *u, usec_t now) {
                 interval = SAMPLER_OBSERVE_USEC;
         if (interval < 10 * USEC_PER_MSEC)
                 interval = 10 * USEC_PER_MSEC;
+        /* On the common grid, finer while usage grows towards a level. */
+        step = pace_step_for_growth(interval, u->prev_current, u->prev_read_at, u->memory.current, now,
+                                    next_warn_level(u, u->memory.current));
+        due = step > 0 ? pace_next(now, step) : now + interval;
         /* A sooner look asked for while evaluating (a kill under way, memory
          * on its way out) or already pending stands. */
-        if (u->next_sample <= now || u->next_sample > now + interval)
-                u->next_sample = now + interval;
+        if (u->next_sample <= now || u->next_sample > due)
+                u->next_sample = due;
         u->ctx->timer_dirty = true;
 }
 
@@ -264,7 +294,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 return r;
         }
         prepare(u, &cheap);
-        note_sample(u, &cheap);
+        note_sample(u, &cheap, now);
         (void) limits_update(u, &u->memory, false);
 
         /* No trigger: avg10 over the threshold stands in for the event. */
@@ -369,4 +399,53 @@ void sampler_on_watch(User *u, watch_event ev) {
                 slice_gone(u);
                 break;
         }
+}
+
+bool sampler_idle_look(User *u) {
+        usec_t now, step;
+        uint64_t current;
+        char buf[64];
+
+        /* Anything going on, or a warning to re-arm: the full evaluation. */
+        if (!u->has_slice || !u->watch.active || u->watch.current_fd < 0 || !u->sampled ||
+            u->watch.psi_fallback || u->watch.unmute_at != 0 || u->kill.active || u->limits.stepping ||
+            u->state.pressure_since != 0 || u->state.throttled_since != 0 || u->state.warned != 0 ||
+            u->retry_at != 0)
+                return false;
+        now = now_usec(CLOCK_MONOTONIC);
+        if (u->recheck_until > now)
+                return false;
+        /* A failed read is for the full evaluation to explain (a slice gone). */
+        if (read_fd(u->watch.current_fd, buf, sizeof buf, NULL) < 0 || parse_u64(buf, &current) < 0)
+                return false;
+
+        /* Near a level, or growing towards one faster than the idle grid
+         * can follow: the full evaluation, which schedules the finer look. */
+        {
+                cgfs_memory m = u->memory;
+                m.current = current;
+                usec_t interval = policy_next_sample(&m, &u->effective);
+                uint64_t budget = policy_budget(&m, &u->effective);
+
+                if (interval < PACE_STEP_IDLE)
+                        return false;
+                /* Policy=growth observes the tasks from there on: usage
+                 * (cache included) over-estimates what observing() counts. */
+                if (u->effective.policy == POLICY_GROWTH && budget != BYTES_INFINITY &&
+                    current >= budget / 1000 * SAMPLER_OBSERVE_FROM)
+                        return false;
+                step = pace_step_for_growth(interval, u->memory.current, u->read_at, current, now,
+                                            next_warn_level(u, current));
+                if (step < PACE_STEP_IDLE)
+                        return false;
+        }
+
+        note_read(u, current, now);
+        if (current > u->peak)
+                u->peak = current;
+        note_usage(u);
+        u->next_sample = pace_next(now, step);
+        u->ctx->timer_dirty = true;
+        log_debug("%s: idle look: usage %" PRIu64, u->cgroup, current);
+        return true;
 }

@@ -21,5 +21,11 @@ typedef enum sample_cause {
 } sample_cause;
 
 int sampler_evaluate(User *u, sample_cause cause);
+/* The grid's look at a slice with nothing going on: memory.current alone
+ * (one pread). True when that was enough and the next look is scheduled;
+ * false when the slice needs sampler_evaluate(): it is near a warning
+ * level, could reach one before the next tick at the growth seen since the
+ * last read, or has anything under way. */
+bool sampler_idle_look(User *u);
 /* The context's on_watch: a watch's event, evaluated. */
 void sampler_on_watch(User *u, watch_event ev);

@@ -169,9 +169,10 @@ usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack) {
         if (u->has_slice && u->watch.active) {
                 usec_t interval = u->next_sample > u->last_eval ? u->next_sample - u->last_eval : 0;
 
-                /* Idle samples may come up to a quarter late, so they coalesce
-                 * with each other and with the watchdog. */
-                CONSIDER(u->next_sample, interval / 4 > 5 * USEC_PER_SEC ? 5 * USEC_PER_SEC : interval / 4 + 1);
+                /* Samples sit on a common grid (pace.h), which coalesces them;
+                 * the slack only lets the kernel merge the tick with other
+                 * timers, and bounds how late a warning can come. */
+                CONSIDER(u->next_sample, interval / 4 > USEC_PER_SEC ? USEC_PER_SEC : interval / 4 + 1);
                 if (u->recheck_until > u->last_eval)
                         CONSIDER(u->last_eval + WATCH_PSI_RECHECK_USEC, 20 * USEC_PER_MSEC);
                 /* The policy's clocks: decide the moment a duration runs out. */

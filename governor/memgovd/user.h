@@ -36,6 +36,7 @@
 /* What memgovd sleeps on for one slice (watch.c). */
 typedef struct watch {
         int some_fd, full_fd, events_fd;
+        int current_fd;                /* memory.current, for the idle look; -1 = none */
         sd_event_source *some_source, *full_source, *events_source;
         bool active;                   /* watches registered on the slice */
         bool psi_fallback;             /* no trigger could be armed: sample avg10 instead */
@@ -129,6 +130,9 @@ struct User {
         psi_stats pressure;
         bool sampled;
         usec_t next_sample;
+        usec_t read_at;                    /* when memory.current above was read */
+        uint64_t prev_current;             /* the read before, for the growth since */
+        usec_t prev_read_at;
         usec_t last_eval;
         usec_t psi_event_at;
         usec_t recheck_until;              /* re-check on a short period until then */

@@ -22,12 +22,14 @@
 
 #include "act.h"
 #include "machine.h"
+#include "pace.h"
 #include "recorder.h"
 #include "report.h"
 #include "sampler.h"
 #include "statefile.h"
 #include "tmptree.h"
 #include "users.h"
+#include "watch.h"
 
 #define SLICE "user.slice/user-4242.slice"
 
@@ -54,7 +56,7 @@ static void fill_user(User *u) {
         u->config.kill_scope = KILL_SCOPE_CGROUP;
         u->limits.stepping = true;
         u->pressure.some.avg10 = 1.25;
-        u->watch = (watch) { .active = true, .some_fd = 5, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = 5, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         u->warns = 3;
         u->kills = 2;
         u->kernel_oom_kills = 1;
@@ -190,7 +192,7 @@ static void test_next_wakeup(void **state) {
         (void) state;
         a.has_slice = b.has_slice = true;
         a.watch.active = b.watch.active = true;
-        /* Idle samples may come a quarter of their interval late, at most 5 s. */
+        /* Samples may come a quarter of their interval late, at most 1 s. */
         a.last_eval = 1000 * USEC_PER_SEC;
         a.next_sample = 1060 * USEC_PER_SEC;
         b.last_eval = 1000 * USEC_PER_SEC;
@@ -205,7 +207,7 @@ static void test_next_wakeup(void **state) {
         assert_int_equal(deadline, 1001 * USEC_PER_SEC + 50 * USEC_PER_MSEC);
         b.slice_retry_at = 0;
         assert_int_equal(user_next_wakeup(users, 2, &deadline), 1060 * USEC_PER_SEC);
-        assert_int_equal(deadline, 1065 * USEC_PER_SEC);
+        assert_int_equal(deadline, 1061 * USEC_PER_SEC);
         assert_int_equal(user_next_wakeup(users, 0, &deadline), USEC_INFINITY);
 }
 
@@ -253,7 +255,7 @@ static void test_evaluate_warns(void **state) {
         u->config.memory_max = 524288000;
         u->effective = u->config;
         u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
 
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
@@ -519,7 +521,7 @@ static void over_budget_setup(over_budget *f) {
         u->config.kill_scope = KILL_SCOPE_PROCESS;
         u->effective = u->config;
         u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
 }
 
@@ -678,7 +680,7 @@ static void machine_user(User *u, context *ctx, uid_t uid, const char *name, con
         u->config.policy = POLICY_RSS;
         u->effective = u->config;
         u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
 }
 
@@ -796,6 +798,112 @@ static void test_machine_shortage(void **state) {
         tmptree_free(procroot);
 }
 
+/* The grid's idle look: memory.current alone while the slice is far below
+ * its first warning level and not growing towards it; the full evaluation
+ * otherwise. */
+static void test_idle_look(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+        usec_t before;
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "104857600\n");
+        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
+        tmptree_write(cgroot, SLICE "/memory.max", "1048576000\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "sleep",
+                                                  .state = 'S', .rss_kb = 1024, .start_time = 5 });
+
+        assert_int_equal(sd_event_new(&ctx.event), 0);
+        ctx.cgroot_fd = tmptree_open(cgroot);
+        ctx.procfs_fd = tmptree_open(procroot);
+        ctx.mem_total = 8ULL << 30;
+        ctx.self = getpid();
+        ctx.dry_run = true;
+        ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
+                                    .procfs_fd = ctx.procfs_fd };
+        ctx.limits_backend = LIMITS_CGROUPFS;
+        ctx.on_watch = on_watch;
+        kmsg_init(&ctx.kmsg);
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_max = 1048576000;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+
+        /* Not read in full yet: no look without a full evaluation first. */
+        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
+        assert_true(u->watch.current_fd >= 0);
+        assert_false(sampler_idle_look(u));
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        assert_int_equal(u->warns, 0);
+        /* 10% of MemoryMax: on the idle grid. */
+        assert_int_equal(u->next_sample % PACE_STEP_IDLE, 0);
+
+        /* Unchanged: the look is enough, and lands on the same grid. */
+        before = now_usec(CLOCK_MONOTONIC);
+        assert_true(sampler_idle_look(u));
+        assert_int_equal(u->memory.current, 104857600);
+        assert_int_equal(u->next_sample % PACE_STEP_IDLE, 0);
+        assert_true(u->next_sample > before && u->next_sample <= before + PACE_STEP_IDLE);
+
+        /* A little less, still idle; the usage the look saw is kept. */
+        tmptree_write(cgroot, SLICE "/memory.current", "94371840\n");
+        assert_true(sampler_idle_look(u));
+        assert_int_equal(u->memory.current, 94371840);
+
+        /* Grown by 100 MiB within moments: it could reach 80% before the
+         * next tick, so the slice gets the full evaluation. */
+        tmptree_write(cgroot, SLICE "/memory.current", "199229440\n");
+        assert_false(sampler_idle_look(u));
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        /* The evaluation put it on the fine grid. */
+        assert_int_equal(u->next_sample % PACE_STEP_FINE, 0);
+        assert_true(u->next_sample <= now_usec(CLOCK_MONOTONIC) + PACE_STEP_FINE);
+
+        /* Near the first level (75% of MemoryMax), steady: full evaluations. */
+        tmptree_write(cgroot, SLICE "/memory.current", "786432000\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_false(sampler_idle_look(u));
+
+        /* Back far below, but a warning waits to be re-armed: full. */
+        tmptree_write(cgroot, SLICE "/memory.current", "104857600\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_true(sampler_idle_look(u));
+        u->state.warned = 1;
+        assert_false(sampler_idle_look(u));
+        u->state.warned = 0;
+        /* Pressure over budget under way: full. */
+        u->state.pressure_since = 1;
+        assert_false(sampler_idle_look(u));
+        u->state.pressure_since = 0;
+
+        watch_stop(u);
+        assert_int_equal(u->watch.current_fd, -1);
+        act_done(u);
+        user_config_done(&u->config);
+        free(u->ranked);
+        growth_history_done(&u->history);
+        free(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        sd_event_unref(ctx.event);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
@@ -806,6 +914,7 @@ int main(void) {
                 cmocka_unit_test(test_forged_comm_escaped),
                 cmocka_unit_test(test_unreadable_subtree_logged),
                 cmocka_unit_test(test_evaluate_swarm),
+                cmocka_unit_test(test_idle_look),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),
                 cmocka_unit_test(test_machine_shortage),
