@@ -340,7 +340,7 @@ static void test_forged_comm_escaped(void **state) {
         u->config.memory_max = 524288000;
         u->effective = u->config;
         u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
 
         fd = mkstemp(out);
@@ -426,7 +426,7 @@ static void test_unreadable_subtree_logged(void **state) {
         u->config.memory_max = 524288000;
         u->effective = u->config;
         u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1 };
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
         act_init(u);
 
         fd = mkstemp(out);
