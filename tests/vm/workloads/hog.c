@@ -1,10 +1,12 @@
 /* hog: allocate and touch memory at a controlled rate (memgov VM tests).
  *
- *   hog [--mb N] [--step-mb S] [--interval-ms I] [--hold] [--quiet]
+ *   hog [--mb N] [--step-mb S] [--interval-ms I] [--hold | --hold-s T] [--quiet]
  *       [--log FILE] [--ignore-term]
  *
  * Allocates S MiB every I ms (touching every page, so it is resident) until
- * N MiB are held, then exits 0, or with --hold sleeps until killed. Prints a
+ * N MiB are held, then exits 0, or with --hold sleeps until killed, or with
+ * --hold-s works T more seconds with all of it and exits 0, like a compile
+ * job that cannot finish without the memory it grew to. Prints a
  * progress line per step (line buffered, so it streams). Exit 2 on bad usage,
  * 3 if an allocation fails.
  *
@@ -65,6 +67,7 @@ int main(int argc, char **argv)
 {
 	long mb = 512, step = 16, interval = 100;
 	int hold = 0, quiet = 0;
+	long hold_s = 0;
 	const char *log = NULL;
 
 	for (int i = 1; i < argc; i++) {
@@ -76,6 +79,8 @@ int main(int argc, char **argv)
 			interval = arg_long(argv[i], argv[i + 1]), i++;
 		else if (!strcmp(argv[i], "--hold"))
 			hold = 1;
+		else if (!strcmp(argv[i], "--hold-s"))
+			hold_s = arg_long(argv[i], argv[i + 1]), i++;
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
 		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
@@ -83,8 +88,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--ignore-term"))
 			ignore_term = 1;
 		else {
-			fprintf(stderr, "usage: hog [--mb N] [--step-mb S] [--interval-ms I] [--hold] [--quiet] "
-					"[--log FILE] [--ignore-term]\n");
+			fprintf(stderr, "usage: hog [--mb N] [--step-mb S] [--interval-ms I] [--hold | --hold-s T] "
+					"[--quiet] [--log FILE] [--ignore-term]\n");
 			return 2;
 		}
 	}
@@ -131,6 +136,13 @@ int main(int argc, char **argv)
 	}
 	if (!quiet)
 		printf("hog: holding %ld MiB\n", held);
+	if (hold_s > 0) {
+		/* Signals interrupt the sleep; the work still takes T seconds. */
+		double end = now() + (double)hold_s;
+		while (now() < end)
+			usleep(100000);
+		return 0;
+	}
 	if (!hold)
 		return 0;
 	for (;;)
