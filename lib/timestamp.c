@@ -115,6 +115,17 @@ int timestamp_parse(const char *s, usec_t now, usec_t *ret) {
                 return midnight(now, 1, ret);
         if (s[0] == '-' || s[0] == '+')
                 return relative_parse(s, now, ret);
+        if (s[0] == '@') {
+                uint64_t secs;
+
+                /* parse_u64() takes a trailing newline; a command line has none. */
+                if (s[1] < '0' || s[1] > '9' || strchr(s, '\n') || parse_u64(s + 1, &secs) < 0)
+                        return -EINVAL;
+                if (secs > USEC_INFINITY / USEC_PER_SEC - 1)
+                        return -ERANGE;
+                *ret = secs * USEC_PER_SEC;
+                return 0;
+        }
         return absolute_parse(s, ret);
 }
 

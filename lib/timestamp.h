@@ -7,7 +7,8 @@
  *   "YYYY-MM-DD HH:MM[:SS]"      (also with a 'T' between date and time)
  *   "now", "today", "yesterday"  (the last two: midnight)
  *   "-2h", "-30min", "+1d"       relative to now; units s, sec, m, min,
- *                                h, hr, d, day, days, w, week, weeks. */
+ *                                h, hr, d, day, days, w, week, weeks
+ *   "@1764500000"                seconds since the epoch (`date +@%s`). */
 
 #include "util.h"
 

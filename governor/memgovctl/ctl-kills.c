@@ -63,7 +63,8 @@ static void kills_help(FILE *f) {
               "  --file FILE       Read journal FILE instead (may be given more than once)\n"
               "\n"
               "TIME: \"YYYY-MM-DD\", \"YYYY-MM-DD HH:MM[:SS]\", \"today\", \"yesterday\", \"now\",\n"
-              "or relative to now: \"-2h\", \"-30min\", \"-1d\" (local time).\n", f);
+              "relative to now: \"-2h\", \"-30min\", \"-1d\", or \"@SECONDS\" since the epoch\n"
+              "(local time).\n", f);
 }
 
 static int parse_time_arg(const char *option, const char *text, usec_t *ret) {

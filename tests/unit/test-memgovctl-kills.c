@@ -334,6 +334,9 @@ static void test_since_until(void **state) {
         assert_int_equal(get_int(kill_at(root, 0), "pid"), 4400);
         assert_int_equal(get_int(kill_at(root, 1), "pid"), 4401);
         json_object_put(root);
+        /* Seconds since the epoch, as a script takes them with `date +@%s`. */
+        assert_int_equal(run("kills", "--since", "@1748781000", "--file", f->journal, NULL), 0);
+        assert_string_equal(res.out, HEADER LINE_HOSTILE LINE_DRY);
         /* Relative to now: these kills were long ago. */
         assert_int_equal(run("kills", "--since", "-2h", "--file", f->journal, NULL), 0);
         assert_string_equal(res.out, "No kills recorded.\n");

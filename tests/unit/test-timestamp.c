@@ -74,6 +74,8 @@ static void test_relative(void **state) {
         assert_int_equal(parse_ok("-45s", NOW), NOW - S(45));
         assert_int_equal(parse_ok("+1h", NOW), NOW + S(3600));
         assert_int_equal(parse_ok("-0s", NOW), NOW);
+        assert_int_equal(parse_ok("@1796047509", 0), NOW);
+        assert_int_equal(parse_ok("@0", NOW), 0);
 }
 
 static void test_invalid(void **state) {
@@ -83,6 +85,7 @@ static void test_invalid(void **state) {
                 "2026-13-01", "2026-00-10", "2026-11-31", "2026-02-29", "2026-11-30 24:00", "2026-11-30 14:60",
                 "2026-11-30 14:05:60", "2026-11-30 14:5", "2026-11-30 14:05:9", "2026-11-30 +4:05",
                 "2026-11-30 14:05:09:00", "+2026-11-30", "2026-11-30  14:05", "-1e3s",
+                "@", "@-1", "@+1", "@1.5", "@1\n", "@ 1", "@1s",
         };
         usec_t t = 42;
         (void) state;
