@@ -185,3 +185,77 @@ bool escape_is_clean(const char *s, size_t len, escape_flavor flavor) {
         }
         return true;
 }
+
+static int hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* The value of the N hex digits at S, or -1. */
+static long hex_run(const char *s, size_t n) {
+        long v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int d = hex_value(s[i]);
+                if (d < 0)
+                        return -1;
+                v = v * 16 + d;
+        }
+        return v;
+}
+
+char *escape_undo(char *s) {
+        char *in = s, *out = s;
+
+        assert(s);
+
+        /* Every escape is at least as long as what it stands for, so the
+         * output never overtakes the input. */
+        while (*in) {
+                long v;
+
+                if (in[0] != '\\') {
+                        *out++ = *in++;
+                        continue;
+                }
+                switch (in[1]) {
+                case '\\': *out++ = '\\'; in += 2; continue;
+                case 'n': *out++ = '\n'; in += 2; continue;
+                case 't': *out++ = '\t'; in += 2; continue;
+                case 'r': *out++ = '\r'; in += 2; continue;
+                case 'x':
+                        if (strnlen(in + 2, 2) == 2 && (v = hex_run(in + 2, 2)) > 0) {
+                                *out++ = (char) v;
+                                in += 4;
+                                continue;
+                        }
+                        break;
+                case 'u':
+                        /* Only the code points escape_unit() writes this way. */
+                        if (strnlen(in + 2, 4) == 4 && (v = hex_run(in + 2, 4)) >= 0x80 && v <= 0xFFFF &&
+                            !(v >= 0xD800 && v <= 0xDFFF)) {
+                                if (v < 0x800) {
+                                        *out++ = (char) (0xC0 | (v >> 6));
+                                        *out++ = (char) (0x80 | (v & 0x3F));
+                                } else {
+                                        *out++ = (char) (0xE0 | (v >> 12));
+                                        *out++ = (char) (0x80 | ((v >> 6) & 0x3F));
+                                        *out++ = (char) (0x80 | (v & 0x3F));
+                                }
+                                in += 6;
+                                continue;
+                        }
+                        break;
+                default:
+                        break;
+                }
+                *out++ = *in++;
+        }
+        *out = 0;
+        return s;
+}

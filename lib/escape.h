@@ -59,5 +59,12 @@ const char *escape_prom_label(const char *s, char *buf, size_t size);
 /* Whole S, any length (cgroup paths), in a new string; NULL on ENOMEM. */
 char *escape_dup(const char *s, escape_flavor flavor);
 
+/* Reverses ESCAPE_TEXT in place, for text read back from a sink that got it
+ * escaped (memgovd's journal records): \\, \n, \t, \r, \xNN and \uXXXX
+ * become the bytes they stand for; any other backslash, and a \x00, stay as
+ * they are. escape_undo(escape_text(s)) == s for every s. The result is as
+ * hostile as the original and is escaped again for the next sink. Returns S. */
+char *escape_undo(char *s);
+
 /* True when S would come out of escape_buf() unchanged. */
 bool escape_is_clean(const char *s, size_t len, escape_flavor flavor);

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "escape.h"
+#include "memgov-config.h"
 #include "snapshot.h"
 
 #define EXPLAIN_TOP 5
@@ -20,16 +21,24 @@
 typedef struct explain_args {
         ctl_sources sources;
         const char *target;
+        bool json;
 } explain_args;
 
 static void explain_help(FILE *f) {
-        fputs("Usage: memgovctl explain [--config PATH] [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
-              "TARGET: a user name, a UID, or a cgroup path starting with '/'.\n", f);
+        fputs("Usage: memgovctl explain [--json] [--config PATH] [--cgroup-root DIR] [--proc-root DIR] TARGET\n"
+              "TARGET: a user name, a UID, or a cgroup path starting with '/'.\n"
+              "\n"
+              "  --json             Print the same as a JSON object\n"
+              "  --config PATH      Read PATH and its drop-ins instead of " MEMGOV_CONFIG_PATH "\n"
+              "  --cgroup-root DIR  Read cgroups under DIR instead of /sys/fs/cgroup\n"
+              "  --proc-root DIR    Read processes under DIR instead of /proc\n", f);
 }
 
 static int parse_args(int argc, char **argv, explain_args *ret) {
+        enum { ARG_JSON = 0x100 };
         static const struct option options[] = {
                 CTL_SOURCE_OPTIONS,
+                { "json",        no_argument,       NULL, ARG_JSON },
                 { "help",        no_argument,       NULL, 'h' },
                 {}
         };
@@ -43,6 +52,9 @@ static int parse_args(int argc, char **argv, explain_args *ret) {
                 case 'h':
                         explain_help(stdout);
                         return 0;
+                case ARG_JSON:
+                        ret->json = true;
+                        break;
                 default:
                         if (ctl_sources_option(&ret->sources, c, optarg))
                                 break;
@@ -244,6 +256,135 @@ static void print_victims(const snapshot *s, const user_config *uc) {
                 }
 }
 
+static json_object *json_bytes_or_null(uint64_t v) {
+        return v == BYTES_INFINITY ? NULL : json_object_new_uint64(v);
+}
+
+/* NULL stays JSON null; anything else is escaped as the other verbs do. */
+static json_object *json_text(const char *raw) {
+        _cleanup_free_ char *s = raw ? escape_dup(raw, ESCAPE_JSON) : NULL;
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *config_to_json(const user_config *uc, const char *const *sources) {
+        json_object *o = json_object_new_object();
+
+        for (unsigned i = 0; o && i < _UC_COUNT; i++) {
+                json_object *v = json_object_new_object();
+                char value[256];
+
+                format_value(uc, i, value, sizeof value);
+                json_object_object_add(v, "value", json_object_new_string(value));
+                json_object_object_add(v, "source", sources[i] ? json_object_new_string(sources[i]) : NULL);
+                json_object_object_add(o, config_key_name(1U << i), v);
+        }
+        return o;
+}
+
+static json_object *memory_to_json(const snapshot *s, const user_config *uc) {
+        const cgfs_memory *m = &s->slice.memory;
+        const cgfs_events *e = &s->slice.events;
+        json_object *o = json_object_new_object(), *ev = json_object_new_object();
+
+        json_object_object_add(o, "usage_bytes", json_object_new_uint64(m->current));
+        json_object_object_add(o, "peak_bytes", json_object_new_uint64(m->peak));
+        json_object_object_add(o, "high_bytes", json_bytes_or_null(m->high));
+        json_object_object_add(o, "max_bytes", json_bytes_or_null(m->max));
+        if (s->slice.has_stat) {
+                slice_state none = {};
+                memstat_usage u;
+
+                policy_usage(&s->slice, &none, &u);
+                json_object_object_add(o, "cache_bytes", json_object_new_uint64(u.cache));
+                json_object_object_add(o, "swappable_bytes", json_object_new_uint64(u.swappable));
+                json_object_object_add(o, "unreclaimable_bytes", json_object_new_uint64(u.unreclaimable));
+        }
+        json_object_object_add(ev, "high", json_object_new_uint64(e->high));
+        json_object_object_add(ev, "max", json_object_new_uint64(e->max));
+        json_object_object_add(ev, "oom", json_object_new_uint64(e->oom));
+        json_object_object_add(ev, "oom_kill", json_object_new_uint64(e->oom_kill));
+        json_object_object_add(o, "events", ev);
+        json_object_object_add(o, "psi_some_avg10", json_object_new_double(s->slice.pressure.some.avg10));
+        json_object_object_add(o, "psi_full_avg10", json_object_new_double(s->slice.pressure.full.avg10));
+        json_object_object_add(o, "limits_differ_from_config",
+                               json_object_new_boolean(m->max != uc->memory_max || m->high != uc->memory_high));
+        json_object_object_add(o, "over_budget", json_object_new_boolean(policy_over_budget(m, uc)));
+        json_object_object_add(o, "throttled",
+                               json_object_new_boolean(m->high != BYTES_INFINITY && m->current > m->high));
+        json_object_object_add(o, "next_sample_usec", json_object_new_uint64(policy_next_sample(m, uc)));
+        return o;
+}
+
+/* The would-be victims in order (the first EXPLAIN_TOP) and the protected tasks. */
+static void victims_to_json(json_object *root, const snapshot *s, const user_config *uc) {
+        _cleanup_free_ policy_candidate *ranked = NULL;
+        json_object *victims = json_object_new_array(), *protected = json_object_new_array();
+        size_t shown = 0;
+
+        json_object_object_add(root, "victims", victims);
+        json_object_object_add(root, "protected", protected);
+        if (s->slice.n_tasks == 0 || !(ranked = calloc(s->slice.n_tasks, sizeof *ranked)))
+                return;
+        policy_rank(&s->slice, uc, uc->policy, ranked);
+        for (size_t i = 0; i < s->slice.n_tasks; i++) {
+                const policy_task *t = &s->slice.tasks[ranked[i].index];
+                json_object *o;
+
+                if (ranked[i].protect == PROTECT_NONE && shown++ >= EXPLAIN_TOP)
+                        continue;
+                o = json_object_new_object();
+                json_object_object_add(o, "pid", json_object_new_int(t->task.pid));
+                json_object_object_add(o, "comm", json_text(t->task.comm));
+                json_object_object_add(o, "rss_bytes", json_object_new_uint64(t->task.rss_bytes));
+                if (ranked[i].protect != PROTECT_NONE) {
+                        json_object_object_add(o, "reason",
+                                               json_object_new_string(policy_protect_to_string(ranked[i].protect)));
+                        json_object_array_add(protected, o);
+                        continue;
+                }
+                json_object_object_add(o, "score", json_object_new_int64(ranked[i].score));
+                json_object_object_add(o, "cgroup", json_text(t->cgroup ? t->cgroup : s->slice.cgroup));
+                json_object_object_add(o, "soft", ranked[i].soft != SOFT_NONE
+                                                          ? json_object_new_string(policy_soft_to_string(ranked[i].soft))
+                                                          : NULL);
+                json_object_array_add(victims, o);
+        }
+}
+
+static int print_json(const char *user, uid_t uid, char **groups, const char *cgroup, const char *config_path,
+                      const user_config *uc, const char *const *sources, const snapshot *s, int snapshot_error) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+        json_object *g = json_object_new_array();
+
+        if (!root || !g) {
+                json_object_put(g);
+                return -ENOMEM;
+        }
+        json_object_object_add(root, "user", json_text(user));
+        json_object_object_add(root, "uid", uid == (uid_t) -1 ? NULL : json_object_new_int64(uid));
+        for (char **p = groups; p && *p; p++)
+                json_object_array_add(g, json_text(*p));
+        json_object_object_add(root, "groups", g);
+        json_object_object_add(root, "cgroup", json_text(cgroup));
+        json_object_object_add(root, "config", json_object_new_string(config_path));
+        json_object_object_add(root, "settings", config_to_json(uc, sources));
+        json_object_object_add(root, "policy", json_object_new_string(policy_kind_to_string(uc->policy)));
+        json_object_object_add(root, "kill_scope", json_object_new_string(kill_scope_to_string(uc->kill_scope)));
+        if (snapshot_error < 0) {
+                json_object_object_add(root, "error", json_object_new_string(snapshot_error == -ENOENT
+                                                 ? "no such cgroup (the user is not logged in)"
+                                                 : strerror(-snapshot_error)));
+                json_object_object_add(root, "memory", NULL);
+                json_object_object_add(root, "victims", NULL);
+                json_object_object_add(root, "protected", NULL);
+        } else {
+                json_object_object_add(root, "error", NULL);
+                json_object_object_add(root, "memory", s->has_memory ? memory_to_json(s, uc) : NULL);
+                victims_to_json(root, s, uc);
+        }
+        return ctl_print_json(root);
+}
+
 int ctl_explain(int argc, char **argv) {
         _cleanup_close_ int cgroot_fd = -1, procfs_fd = -1;
         _cleanup_free_ char *user = NULL;
@@ -257,7 +398,7 @@ int ctl_explain(int argc, char **argv) {
         explain_args args;
         char cgroup[4096];
         uid_t uid;
-        int r;
+        int r, k = 0;
 
         r = parse_args(argc, argv, &args);
         if (r <= 0)
@@ -271,23 +412,8 @@ int ctl_explain(int argc, char **argv) {
         ctl_load_user_config(args.sources.config, mi.mem_total, uid, user, &config, &uc, sources);
 
         groups = ctl_user_groups(user);
-        {
-                char name[256];
-
-                /* Names from NSS are not guaranteed printable. */
-                printf("%s (uid %d)", user ? escape_text(user, name, sizeof name) : "?",
-                       uid == (uid_t) -1 ? -1 : (int) uid);
-                for (char **g = groups; g && *g; g++)
-                        printf("%s%s", g == groups ? ", groups: " : " ", escape_text(*g, name, sizeof name));
-        }
-        printf("\nslice /%s, config %s\n\n", cgroup, args.sources.config);
-        print_config(&uc, sources);
-
         r = snapshot_take(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, &s);
-        if (r < 0)
-                printf("\nNow: cannot read /%s: %s\n", cgroup,
-                       r == -ENOENT ? "no such cgroup (the user is not logged in)" : strerror(-r));
-        else {
+        if (r >= 0) {
                 size_t n_subuids = 0;
 
                 /* As memgovd ranks: the user's subordinate uids are theirs. */
@@ -295,11 +421,35 @@ int ctl_explain(int argc, char **argv) {
                         s.slice.subuids = subuids;
                         s.slice.n_subuids = n_subuids;
                 }
-                print_memory(&s, &uc);
-                print_victims(&s, &uc);
+        }
+        if (args.json) {
+                char path[sizeof cgroup + 1];
+
+                snprintf(path, sizeof path, "/%s", cgroup);
+                k = print_json(user, uid, groups, path, args.sources.config, &uc, sources, &s, r);
+                if (k < 0)
+                        fprintf(stderr, "memgovctl explain: cannot print the JSON document: %s\n", strerror(-k));
+        } else {
+                char name[256];
+
+                /* Names from NSS are not guaranteed printable. */
+                printf("%s (uid %d)", user ? escape_text(user, name, sizeof name) : "?",
+                       uid == (uid_t) -1 ? -1 : (int) uid);
+                for (char **g = groups; g && *g; g++)
+                        printf("%s%s", g == groups ? ", groups: " : " ", escape_text(*g, name, sizeof name));
+                printf("\nslice /%s, config %s\n\n", cgroup, args.sources.config);
+                print_config(&uc, sources);
+                if (r < 0)
+                        printf("\nNow: cannot read /%s: %s\n", cgroup,
+                               r == -ENOENT ? "no such cgroup (the user is not logged in)" : strerror(-r));
+                else {
+                        print_memory(&s, &uc);
+                        print_victims(&s, &uc);
+                }
         }
         if (!config)
                 user_config_done(&uc);
         config_set_free(config);
-        return 0;
+        /* A user who is not logged in has a budget all the same: not a problem. */
+        return k < 0 ? 1 : 0;
 }

@@ -196,7 +196,7 @@ int ctl_status(int argc, char **argv) {
                 case 'f': path = optarg; break;
                 case ARG_CGROUP_ROOT: cgroup_root = optarg; break;
                 case 'h': help(); return 0;
-                default: return 2;
+                default: return 2;   /* getopt named the option */
                 }
         if (optind < argc) {
                 fprintf(stderr, "memgovctl status: unexpected argument '%s'\n", argv[optind]);
@@ -209,7 +209,7 @@ int ctl_status(int argc, char **argv) {
         r = read_file_at(AT_FDCWD, path, buf, STATUS_MAX, &len);
         if (r == -ENOENT) {
                 fprintf(stderr, "memgovd is not running (no %s).\n", path);
-                return 3;
+                return 1;
         }
         if (r == -EACCES) {
                 /* Not world-readable: it names other users' killed processes. */
@@ -242,5 +242,6 @@ int ctl_status(int argc, char **argv) {
                 }
         } else
                 print_table(root, pid, running);
-        return running ? 0 : 3;
+        /* A stale file is still shown: it tells what memgovd last did. */
+        return running ? 0 : 1;
 }

@@ -14,6 +14,8 @@
 int ctl_top(int argc, char **argv);
 int ctl_explain(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+int ctl_kills(int argc, char **argv);
+int ctl_check_config(int argc, char **argv);
 
 /* Where a reading verb looks: --config, --cgroup-root and --proc-root. */
 typedef struct ctl_sources {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config-check.h"
 #include "daemon.h"
 #include "hostcheck.h"
 #include "memgov-config.h"
@@ -91,34 +92,15 @@ static uint64_t physical_memory(void) {
         return pages > 0 && size > 0 ? (uint64_t) pages * (uint64_t) size : 0;
 }
 
-static void check_error(void *userdata, const char *file, unsigned line, const char *message) {
-        unsigned *n = userdata;
-
-        (*n)++;
-        if (line > 0)
-                fprintf(stderr, "%s:%u: %s\n", file, line, message);
-        else
-                fprintf(stderr, "%s: %s\n", file, message);
-}
-
 /* Works on any host: it reads files and touches no cgroup. */
 static int check_config(void) {
-        config_set *c = NULL;
-        unsigned n = 0;
+        config_check c;
         int r;
 
-        r = config_load(arg_config, physical_memory(), check_error, &n, &c);
-        if (r < 0) {
-                if (n == 0)
-                        fprintf(stderr, "%s: %s\n", arg_config, strerror(-r));
-                else
-                        fprintf(stderr, "memgovd: %u error%s in the configuration\n", n, n == 1 ? "" : "s");
-                return EXIT_CONFIG;
-        }
-        printf("%s: OK (%zu group drop-in%s, %zu user drop-in%s)\n", arg_config, c->n_groups,
-               c->n_groups == 1 ? "" : "s", c->n_users, c->n_users == 1 ? "" : "s");
-        config_set_free(c);
-        return EXIT_SUCCESS;
+        r = config_check_run(arg_config, physical_memory(), &c);
+        config_check_print(&c, arg_config, "memgovd", stdout, stderr);
+        config_check_done(&c);
+        return r < 0 ? EXIT_CONFIG : EXIT_SUCCESS;
 }
 
 static int refuse(const char *why) {

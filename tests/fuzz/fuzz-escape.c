@@ -2,7 +2,8 @@
 /* The escaping rule: whatever the bytes and the buffer size, the output is
  * safe (escape-check.h, an independent decoder), NUL-terminated, within the
  * buffer, a prefix of the untruncated result, and complete when the buffer
- * has the documented worst-case size. */
+ * has the documented worst-case size. escape_undo() gives back the input up
+ * to its first NUL. */
 #include <stdio.h>
 
 #include "../unit/escape-check.h"
@@ -47,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_CHECK(m <= n && memcmp(part, full, m) == 0);
                 FUZZ_CHECK(ptrunc == (m < n));
                 FUZZ_CHECK(escape_check_output(part, m, f) == NULL);
+
+                if (f == ESCAPE_TEXT) {
+                        size_t len = strnlen((const char *) data, size);
+
+                        escape_buf((const char *) data, len, f, full, full_size, NULL);
+                        escape_undo(full);
+                        FUZZ_CHECK(strlen(full) == len && memcmp(full, data, len) == 0);
+                }
         }
         free(full);
         free(part);

@@ -207,6 +207,69 @@ static void test_helpers(void **state) {
         assert_null(escape_check_output(path, 40000, ESCAPE_TEXT));
 }
 
+/* What memgovd escaped into a journal field reads back as the original. */
+static void test_undo_round_trip(void **state) {
+        char in[4], buf[64];
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *e = NULL, *raw = NULL;
+
+                if (strlen(cases[i].in) != cases[i].len)      /* holds a NUL: not a C string */
+                        continue;
+                e = escape_dup(cases[i].in, ESCAPE_TEXT);
+                assert_non_null(e);
+                escape_undo(e);
+                raw = strndup(cases[i].in, cases[i].len);
+                assert_string_equal(e, raw);
+        }
+        /* Every pair of bytes, so every lone and leading byte is covered. */
+        for (unsigned a = 1; a < 256; a++)
+                for (unsigned b = 1; b < 256; b++) {
+                        in[0] = (char) a;
+                        in[1] = (char) b;
+                        in[2] = 0;
+                        escape_text(in, buf, sizeof buf);
+                        assert_string_equal(escape_undo(buf), in);
+                }
+}
+
+/* Text that no escape produced stays as it is; nothing can become a NUL. */
+static void test_undo_leaves_the_rest(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases_undo[] = {
+                { "plain", "plain" },
+                { "a\\nb", "a\nb" },
+                { "a\\\\nb", "a\\nb" },
+                { "\\q", "\\q" },
+                { "\\x00", "\\x00" },
+                { "\\x4", "\\x4" },
+                { "\\xzz", "\\xzz" },
+                { "\\u12", "\\u12" },
+                { "\\ud800", "\\ud800" },
+                { "\\u0041", "\\u0041" },
+                { "end\\", "end\\" },
+                { "\\x3c0>x\\x1b[2J", "<0>x\x1b[2J" },
+                { "\\u202e", "\xe2\x80\xae" },
+                { "\\u009b", "\xc2\x9b" },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases_undo); i++) {
+                char *s = strdup(cases_undo[i].in);
+
+                assert_non_null(s);
+                escape_undo(s);
+                if (strcmp(s, cases_undo[i].out) != 0) {
+                        print_error("escape_undo(\"%s\") = \"%s\"\n", cases_undo[i].in, s);
+                        free(s);
+                        fail();
+                }
+                free(s);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
@@ -214,6 +277,8 @@ int main(void) {
                 cmocka_unit_test(test_truncation),
                 cmocka_unit_test(test_worst_case_size),
                 cmocka_unit_test(test_helpers),
+                cmocka_unit_test(test_undo_round_trip),
+                cmocka_unit_test(test_undo_leaves_the_rest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,89 +20,16 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "ctl-run.h"
 #include "tmptree.h"
 
 #define UID "4242"
 #define SLICE "user.slice/user-" UID ".slice"
-#define OUT_MAX (1U << 20)
 
 typedef struct fixture {
         char *cgroot, *procroot, *etc;
         char config[512], status[512];
 } fixture;
-
-typedef struct result {
-        int status;
-        char out[OUT_MAX];
-        char err[OUT_MAX];
-} result;
-
-static result res;
-
-static void read_all(int fd, char *buf, size_t size) {
-        size_t n = 0;
-        ssize_t k;
-
-        while (n + 1 < size && (k = read(fd, buf + n, size - 1 - n)) > 0)
-                n += (size_t) k;
-        buf[n] = 0;
-}
-
-/* Runs memgovctl with ARGS (NULL-terminated) into res; returns the exit status. */
-static int run(const char *arg, ...) {
-        const char *argv[32] = { getenv("MEMGOVCTL") };
-        FILE *out = tmpfile(), *err = tmpfile();
-        size_t n = 1;
-        va_list ap;
-        pid_t pid;
-        int st;
-
-        assert_non_null(argv[0]);
-        assert_non_null(out);
-        assert_non_null(err);
-        va_start(ap, arg);
-        for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
-                argv[n++] = a;
-        va_end(ap);
-        argv[n] = NULL;
-
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                dup2(fileno(out), 1);
-                dup2(fileno(err), 2);
-                execv(argv[0], (char **) argv);
-                _exit(127);
-        }
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        assert_true(WIFEXITED(st));
-        rewind(out);
-        rewind(err);
-        read_all(fileno(out), res.out, sizeof res.out);
-        read_all(fileno(err), res.err, sizeof res.err);
-        fclose(out);
-        fclose(err);
-        res.status = WEXITSTATUS(st);
-        return res.status;
-}
-
-/* The line of res.out that contains NEEDLE, or fails. */
-static const char *line_with(const char *needle) {
-        static char line[4096];
-        const char *p = strstr(res.out, needle), *start, *end;
-
-        if (!p) {
-                print_error("no line with '%s' in:\n%s", needle, res.out);
-                fail();
-        }
-        for (start = p; start > res.out && start[-1] != '\n'; start--)
-                ;
-        end = strchr(p, '\n');
-        if (!end)
-                end = p + strlen(p);
-        snprintf(line, sizeof line, "%.*s", (int) (end - start), start);
-        return line;
-}
 
 static int setup(void **state) {
         fixture *f = calloc(1, sizeof *f);
@@ -279,6 +206,138 @@ static void test_explain(void **state) {
         assert_non_null(strstr(res.out, "no such cgroup (the user is not logged in)"));
 }
 
+/* The same facts as the table, typed: parsed back field by field. */
+static void test_explain_json(void **state) {
+        fixture *f = *state;
+        json_object *root, *v, *o, *arr;
+        char path[600];
+
+        assert_int_equal(run("explain", "--json", "--config", f->config, "--cgroup-root", f->cgroot, "--proc-root",
+                             f->procroot, UID, NULL), 0);
+        assert_string_equal(res.err, "");
+        root = json_tokener_parse(res.out);
+        assert_non_null(root);
+        assert_true(json_object_object_get_ex(root, "uid", &v));
+        assert_int_equal(json_object_get_int(v), 4242);
+        assert_true(json_object_object_get_ex(root, "user", &v));
+        assert_null(v);      /* no such user on this machine */
+        assert_true(json_object_object_get_ex(root, "cgroup", &v));
+        assert_string_equal(json_object_get_string(v), "/" SLICE);
+        assert_true(json_object_object_get_ex(root, "policy", &v));
+        assert_string_equal(json_object_get_string(v), "rss");
+
+        assert_true(json_object_object_get_ex(root, "settings", &o));
+        assert_true(json_object_object_get_ex(o, "Warn", &o));
+        assert_true(json_object_object_get_ex(o, "value", &v));
+        assert_string_equal(json_object_get_string(v), "50%");
+        assert_true(json_object_object_get_ex(o, "source", &v));
+        snprintf(path, sizeof path, "%s/users.d/" UID ".conf", f->etc);
+        assert_string_equal(json_object_get_string(v), path);
+        assert_true(json_object_object_get_ex(root, "settings", &o));
+        assert_true(json_object_object_get_ex(o, "KillGrace", &o));
+        assert_true(json_object_object_get_ex(o, "source", &v));
+        assert_null(v);      /* built-in default */
+
+        assert_true(json_object_object_get_ex(root, "memory", &o));
+        assert_true(json_object_object_get_ex(o, "usage_bytes", &v));
+        assert_int_equal(json_object_get_int64(v), 419430400);
+        assert_true(json_object_object_get_ex(o, "max_bytes", &v));
+        assert_int_equal(json_object_get_int64(v), 524288000);
+        assert_true(json_object_object_get_ex(o, "events", &o));
+        assert_true(json_object_object_get_ex(o, "oom_kill", &v));
+        assert_int_equal(json_object_get_int(v), 1);
+
+        /* Victims in order, the hostile name escaped once, the Protect= match
+         * last and marked as soft protection. */
+        assert_true(json_object_object_get_ex(root, "victims", &arr));
+        assert_int_equal(json_object_array_length(arr), 4);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 0), "pid", &v));
+        assert_int_equal(json_object_get_int(v), 202);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 1), "comm", &v));
+        assert_string_equal(json_object_get_string(v), "a\"b\\\\c\n\033[2J");
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 2), "soft", &v));
+        assert_null(v);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 3), "pid", &v));
+        assert_int_equal(json_object_get_int(v), 204);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 3), "soft", &v));
+        assert_non_null(strstr(json_object_get_string(v), "Protect="));
+        assert_true(json_object_object_get_ex(root, "protected", &arr));
+        assert_int_equal(json_object_array_length(arr), 0);
+        json_object_put(root);
+
+        /* Not logged in: the budget, and no memory. */
+        assert_int_equal(run("explain", "--json", "--config", f->config, "--cgroup-root", f->cgroot, "--proc-root",
+                             f->procroot, "4243", NULL), 0);
+        root = json_tokener_parse(res.out);
+        assert_non_null(root);
+        assert_true(json_object_object_get_ex(root, "memory", &v));
+        assert_null(v);
+        assert_true(json_object_object_get_ex(root, "error", &v));
+        assert_string_equal(json_object_get_string(v), "no such cgroup (the user is not logged in)");
+        json_object_put(root);
+}
+
+static void test_check_config_good(void **state) {
+        fixture *f = *state;
+        json_object *root, *v;
+        char expected[700];
+
+        assert_int_equal(run("check-config", "--config", f->config, NULL), 0);
+        snprintf(expected, sizeof expected, "%s: OK (0 group drop-ins, 1 user drop-in)\n", f->config);
+        assert_string_equal(res.out, expected);
+        assert_string_equal(res.err, "");
+
+        assert_int_equal(run("check-config", "--json", "--config", f->config, NULL), 0);
+        root = json_tokener_parse(res.out);
+        assert_non_null(root);
+        assert_true(json_object_object_get_ex(root, "ok", &v));
+        assert_true(json_object_get_boolean(v));
+        assert_true(json_object_object_get_ex(root, "errors", &v));
+        assert_int_equal(json_object_array_length(v), 0);
+        assert_true(json_object_object_get_ex(root, "user_dropins", &v));
+        assert_int_equal(json_object_get_int(v), 1);
+        json_object_put(root);
+}
+
+/* A bad key and a bad value in a drop-in: both named with file and line. */
+static void test_check_config_bad(void **state) {
+        fixture *f = *state;
+        json_object *root, *errors, *e, *v;
+        char expected[2048];
+
+        tmptree_write(f->etc, "users.d/bob.conf", "MemoryMax=400M\nBogusKey=1\nPolicy=biggest\n");
+        assert_int_equal(run("check-config", "--config", f->config, NULL), 1);
+        assert_string_equal(res.out, "");
+        snprintf(expected, sizeof expected,
+                 "%s/users.d/bob.conf:2: Unknown key 'BogusKey' in section [Defaults]\n"
+                 "%s/users.d/bob.conf:3: Invalid Policy= value 'biggest': expected rss, runtime, badness or growth\n"
+                 "memgovctl check-config: 2 errors in the configuration\n", f->etc, f->etc);
+        assert_string_equal(res.err, expected);
+
+        assert_int_equal(run("check-config", "--json", "--config", f->config, NULL), 1);
+        root = json_tokener_parse(res.out);
+        assert_non_null(root);
+        assert_true(json_object_object_get_ex(root, "ok", &v));
+        assert_false(json_object_get_boolean(v));
+        assert_true(json_object_object_get_ex(root, "errors", &errors));
+        assert_int_equal(json_object_array_length(errors), 2);
+        e = json_object_array_get_idx(errors, 1);
+        assert_true(json_object_object_get_ex(e, "line", &v));
+        assert_int_equal(json_object_get_int(v), 3);
+        assert_true(json_object_object_get_ex(e, "file", &v));
+        snprintf(expected, sizeof expected, "%s/users.d/bob.conf", f->etc);
+        assert_string_equal(json_object_get_string(v), expected);
+        assert_true(json_object_object_get_ex(e, "message", &v));
+        assert_string_equal(json_object_get_string(v),
+                            "Invalid Policy= value 'biggest': expected rss, runtime, badness or growth");
+        json_object_put(root);
+
+        /* An unreadable main file is a problem too; a missing one is not (built-in defaults). */
+        assert_int_equal(run("check-config", "--config", f->etc, NULL), 1);
+        assert_int_equal(run("check-config", "extra", NULL), 2);
+        assert_int_equal(run("check-config", "--bogus", NULL), 2);
+}
+
 static void write_status(const fixture *f, int pid) {
         tmptree_writef(f->etc, "status.json",
                        "{\"version\":\"9.9\",\"pid\":%d,\"config\":\"/etc/memgov/memgov.conf\",\"dry_run\":true,"
@@ -368,11 +427,11 @@ static void test_status_exit_codes(void **state) {
                 _exit(0);
         assert_int_equal(waitpid(gone, NULL, 0), gone);
         write_status(f, (int) gone);
-        assert_int_equal(run("status", "--file", f->status, "--cgroup-root", f->cgroot, NULL), 3);
+        assert_int_equal(run("status", "--file", f->status, "--cgroup-root", f->cgroot, NULL), 1);
         assert_non_null(strstr(res.out, "(NOT RUNNING: stale status file)"));
-        assert_int_equal(run("status", "--json", "--file", f->status, "--cgroup-root", f->cgroot, NULL), 3);
+        assert_int_equal(run("status", "--json", "--file", f->status, "--cgroup-root", f->cgroot, NULL), 1);
 
-        assert_int_equal(run("status", "--file", "/nonexistent/memgov/status.json", NULL), 3);
+        assert_int_equal(run("status", "--file", "/nonexistent/memgov/status.json", NULL), 1);
         assert_non_null(strstr(res.err, "memgovd is not running"));
         tmptree_write(f->etc, "status.json", "{\"version\": \"9.9\", \"users\": [\n");
         assert_int_equal(run("status", "--file", f->status, NULL), 1);
@@ -400,6 +459,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_top_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_top_exit_codes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_explain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_explain_json, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_config_good, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_config_bad, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_status_table, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_status_exit_codes, setup, teardown),
