@@ -15,13 +15,15 @@
 # Pass criterion: every measured governor was really running during its
 # column, and memgovd (the product) killed the hog within the cap while
 # alice's shell, her tmux and bob's sleeper survived untouched.
-# Environment: PEERS="memgovd systemd-oomd earlyoom", PEERS_CAP=120 (seconds).
+# Environment: PEERS="memgovd systemd-oomd earlyoom", PEERS_CAP (seconds a
+# governor gets: 120 with --record, which measures; 60 in the suite, which
+# judges memgovd, acting within 15 s, and only records the others).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 record=0
 [[ ${1:-} == --record ]] && record=1
-CAP=${PEERS_CAP:-120}
+CAP=${PEERS_CAP:-$((record ? 120 : 60))}
 HIGH=200M MAX=300M
 HOG=(hog --mb 600 --step-mb 8 --interval-ms 100 --hold)
 read -r -a PEER_LIST <<<"${PEERS:-memgovd systemd-oomd earlyoom}"
