@@ -199,7 +199,7 @@ static void check_combination(config_loader *l, const config_set *c, reported_pa
                 config_report(l, high.path ? high.path : c->path, high.line,
                               "MemoryHigh=%s is above MemoryMax=%s (set by %s)%s%s%s%s: the kernel would never "
                               "throttle before its OOM killer",
-                              high.value == BYTES_INFINITY ? "infinity" : format_bytes(h, sizeof h, high.value),
+                              format_bytes(h, sizeof h, high.value),
                               format_bytes(m, sizeof m, max.value), where,
                               g || u ? " for users in " : "", g ? g->path : "", g && u ? " and " : "",
                               u ? u->path : "");

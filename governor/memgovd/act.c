@@ -32,12 +32,6 @@ static const char *signal_name(int sig, char *buf, size_t size) {
         return buf;
 }
 
-static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
-        if (v == BYTES_INFINITY)
-                return snprintf(buf, size, "infinity"), buf;
-        return format_bytes(buf, size, v);
-}
-
 /* Percent of MemoryMax, or of the machine when the user has no MemoryMax. */
 static unsigned usage_percent(const User *u, uint64_t usage) {
         uint64_t max = u->effective.memory_max;
@@ -146,8 +140,8 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
                               format_bytes(rss, sizeof rss, t->rss_bytes));
         }
 
-        fmt_limit(budget, sizeof budget, uc->memory_max);
-        fmt_limit(high, sizeof high, uc->memory_high);
+        format_bytes(budget, sizeof budget, uc->memory_max);
+        format_bytes(high, sizeof high, uc->memory_high);
         if (uc->memory_high != BYTES_INFINITY && uc->memory_high < uc->memory_max)
                 strbuf_append(next, sizeof next, "Above %s your programs are slowed down; ", high);
         if (n_ranked > 0 && u->ranked[0].protect == PROTECT_NONE)
@@ -309,19 +303,19 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
         switch (dec->reason) {
         case KILL_REASON_MAX:
                 snprintf(buf, size, "they reached the hard limit MemoryMax=%s",
-                         fmt_limit(a, sizeof a, u->effective.memory_max));
+                         format_bytes(a, sizeof a, u->effective.memory_max));
                 break;
         case KILL_REASON_OOM:
                 snprintf(buf, size,
                          "they ran out of memory at the hard limit MemoryMax=%s with nothing left to reclaim, "
                          "so there was no time for a grace period",
-                         fmt_limit(a, sizeof a, u->effective.memory_max));
+                         format_bytes(a, sizeof a, u->effective.memory_max));
                 break;
         case KILL_REASON_DEADLINE:
                 snprintf(buf, size,
                          "they were stalled at MemoryHigh=%s without making progress for longer than "
                          "ThrottleDeadline=%s",
-                         fmt_limit(a, sizeof a, u->effective.memory_high),
+                         format_bytes(a, sizeof a, u->effective.memory_high),
                          format_usec(b, sizeof b, u->config.throttle_deadline));
                 break;
         case KILL_REASON_SHORTAGE: {
@@ -346,7 +340,7 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
         default:
                 snprintf(buf, size, "they stalled waiting for memory for PressureDuration=%s above MemoryHigh=%s",
                          format_usec(b, sizeof b, u->config.pressure_duration),
-                         fmt_limit(a, sizeof a, u->effective.memory_high));
+                         format_bytes(a, sizeof a, u->effective.memory_high));
                 break;
         }
 }
@@ -690,7 +684,7 @@ static void report_oom(User *u, pid_t pid, const char *comm, uint64_t rss, const
         if (rss > 0)
                 record_add(&r, "MEMGOV_VICTIM_RSS_BYTES=%" PRIu64, rss);
         record_add(&r, "MEMGOV_SOURCE=%s", source);
-        fmt_limit(max, sizeof max, u->effective.memory_max);
+        format_bytes(max, sizeof max, u->effective.memory_max);
         if (rss > 0)
                 format_bytes(rss_text, sizeof rss_text, rss);
         else

@@ -49,12 +49,6 @@ static uint64_t step_with_hysteresis(uint64_t target, uint64_t current, uint64_t
         return next;
 }
 
-static const char *fmt_limit(char *buf, size_t size, uint64_t v) {
-        if (v == BYTES_INFINITY)
-                return snprintf(buf, size, "infinity"), buf;
-        return format_bytes(buf, size, v);
-}
-
 #define BUS_METHOD_CALL_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define BUS_RETRY_MIN_USEC (1 * USEC_PER_SEC)
 #define BUS_RETRY_MAX_USEC (60 * USEC_PER_SEC)
@@ -248,8 +242,8 @@ static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t ma
                 snprintf(step_text, sizeof step_text,
                          "; stepping down towards the budget (MemoryHigh=%s MemoryMax=%s MemorySwapMax=%s) "
                          "as usage (%s) falls",
-                         fmt_limit(e, sizeof e, u->config.memory_high), fmt_limit(f, sizeof f, u->config.memory_max),
-                         fmt_limit(g, sizeof g, u->config.memory_swap_max), format_bytes(h, sizeof h, usage));
+                         format_bytes(e, sizeof e, u->config.memory_high), format_bytes(f, sizeof f, u->config.memory_max),
+                         format_bytes(g, sizeof g, u->config.memory_swap_max), format_bytes(h, sizeof h, usage));
 
         record_init(&r, MEMGOV_MESSAGE_LIMIT, "limit", LOG_INFO, ctx->dry_run);
         record_add_user(&r, u->uid, u->name, u->cgroup);
@@ -263,7 +257,7 @@ static void log_limits(User *u, const cgfs_memory *m, uint64_t high, uint64_t ma
         record_add(&r, "MEMGOV_LIMITS_BACKEND=%s", ctx->limits_backend == LIMITS_SYSTEMD ? "systemd" : "cgroupfs");
         record_emit(&r, "%s%s (%u): MemoryHigh=%s MemoryMax=%s MemorySwapMax=%s on %s%s%s",
                     ctx->dry_run ? "Dry run, would set: " : "", u->name, (unsigned) u->uid,
-                    fmt_limit(a, sizeof a, high), fmt_limit(b, sizeof b, max), fmt_limit(c, sizeof c, swap), u->unit,
+                    format_bytes(a, sizeof a, high), format_bytes(b, sizeof b, max), format_bytes(c, sizeof c, swap), u->unit,
                     ctx->limits_backend == LIMITS_CGROUPFS ? " (written to the cgroup: no systemd manager)" : "",
                     step_text);
 }
@@ -301,8 +295,8 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
 
                 log_warning("The limits of %s changed behind memgovd's back (MemoryHigh=%s MemoryMax=%s, memgovd "
                             "set %s and %s): setting them again",
-                            u->unit, fmt_limit(a, sizeof a, m->high), fmt_limit(b, sizeof b, m->max),
-                            fmt_limit(c, sizeof c, l->high), fmt_limit(d, sizeof d, l->max));
+                            u->unit, format_bytes(a, sizeof a, m->high), format_bytes(b, sizeof b, m->max),
+                            format_bytes(c, sizeof c, l->high), format_bytes(d, sizeof d, l->max));
                 force = true;
         }
 

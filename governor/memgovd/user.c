@@ -112,8 +112,7 @@ static int user_apply_config(User *u, const config_set *c) {
                 char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX];
 
                 log_error("MemoryHigh=%s (%s) is above MemoryMax=%s (%s) for %s (uid %u): using MemoryHigh=%s",
-                          resolved.memory_high == BYTES_INFINITY ? "infinity"
-                                                                 : format_bytes(h, sizeof h, resolved.memory_high),
+                          format_bytes(h, sizeof h, resolved.memory_high),
                           sources[0] ?: "built-in default", format_bytes(m, sizeof m, resolved.memory_max),
                           sources[1] ?: "built-in default", u->name, (unsigned) u->uid, m);
                 resolved.memory_high = resolved.memory_max;
