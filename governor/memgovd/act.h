@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Carrying out the policy's decisions: warnings, kills and reports of the
- * kernel's own OOM kills. A kill is asynchronous: SIGTERM, then the victim's
+/* Carrying out the policy's decisions: warnings and kills (the kernel's
+ * own OOM kills are reported by oom-report.c). A kill is asynchronous: SIGTERM, then the victim's
  * pidfd is watched in sd-event while the KillGrace timer runs, then SIGKILL
  * and process_mrelease. The state of a kill lives in the user (kill_op,
  * oom_report in user.h); what the loop must follow up is flagged in the
@@ -19,9 +19,6 @@
 
 /* How long to wait for a SIGKILLed task to exit before giving up watching. */
 #define ACT_KILL_WAIT_USEC (10 * USEC_PER_SEC)
-/* How long to look for the kernel's OOM lines before falling back. */
-#define ACT_OOM_LOOKUP_USEC (1500 * USEC_PER_MSEC)
-#define ACT_OOM_RETRY_USEC (100 * USEC_PER_MSEC)
 
 void act_init(User *u);
 void act_done(User *u);
@@ -38,9 +35,5 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec);
  * for the survivors. Returns 0 also when the slice recovered and nothing
  * was done. */
 int act_kill(User *u, const snapshot *s, const policy_decision *dec);
-/* oom_kill rose by n: report who the kernel killed. */
-void act_kernel_oom(User *u, uint64_t n);
-/* Called from the sampling timer when u->oom.next_try is due. */
-void act_kernel_oom_retry(User *u);
-/* Remembers the largest tasks of a full snapshot (the OOM fallback). */
-void act_remember_tasks(User *u, const snapshot *s);
+/* Writes TEXT to the user's terminals, unless notices are off or this is a dry run. */
+void act_tell_user(User *u, const char *text);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "oom-report.h"
 #include "daemon.h"
 #include "memgov-config.h"
 #include "messages.h"
@@ -135,7 +136,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         d->ctx.rescan = true;
                 }
                 if (u->oom.next_try && u->oom.next_try <= now)
-                        act_kernel_oom_retry(u);
+                        oom_report_retry(u);
                 if (user_next_due(u, true, &slack) <= now + slack && !sampler_idle_look(u))
                         (void) sampler_evaluate(u, SAMPLE_TIMER);
         }

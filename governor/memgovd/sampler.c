@@ -8,6 +8,7 @@
 #include <systemd/sd-login.h>
 
 #include "act.h"
+#include "oom-report.h"
 #include "escape.h"
 #include "pace.h"
 #include "policy.h"
@@ -328,7 +329,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
                     snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_TASKS, &full) >= 0) {
                         have_full = true;
                         observe(u, &full, now);
-                        act_remember_tasks(u, &full);
+                        oom_report_remember(u, &full);
                 }
                 goto done;
         }
@@ -352,10 +353,10 @@ int sampler_evaluate(User *u, sample_cause cause) {
         if (observing(u))
                 observe(u, &full, now);
         policy_decide(&full.slice, &u->effective, ctx->pressure_window, &u->state, now, &dec);
-        act_remember_tasks(u, &full);
+        oom_report_remember(u, &full);
 
         if (dec.kernel_oom_kills > 0)
-                act_kernel_oom(u, dec.kernel_oom_kills);
+                oom_report_kills(u, dec.kernel_oom_kills);
 
         switch (dec.action) {
         case DECISION_WARN:

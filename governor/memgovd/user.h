@@ -31,7 +31,7 @@
  * the governor re-checks at this period until the window has passed. */
 #define WATCH_PSI_RECHECK_USEC (200 * USEC_PER_MSEC)
 /* Largest tasks remembered from the last full snapshot, for the OOM fallback. */
-#define ACT_HINTS_MAX 8
+#define OOM_REPORT_HINTS_MAX 8
 
 /* What memgovd sleeps on for one slice (watch.c). */
 typedef struct watch {
@@ -94,7 +94,7 @@ typedef struct oom_report {
         usec_t deadline;               /* give up on /dev/kmsg then */
         usec_t next_try;               /* 0 = nothing scheduled */
         uint64_t last_seq;             /* kmsg records up to here are reported */
-        oom_hint hints[ACT_HINTS_MAX];
+        oom_hint hints[OOM_REPORT_HINTS_MAX];
         size_t n_hints;
 } oom_report;
 
