@@ -162,11 +162,11 @@ static policy_soft soft_classify(const slice_snapshot *s, const user_config *uc,
         const procfs_task *t = &s->tasks[index].task;
         const char *cg = s->tasks[index].cgroup ? s->tasks[index].cgroup : s->cgroup;
         policy_soft soft = soft_by_name(s, uc, idx, t, cg);
-        uint64_t footprint = policy_task_footprint(t);
 
         if (soft == SOFT_NONE)
                 return SOFT_NONE;
-        if (footprint > usage / 4 || soft_total > usage / 4)
+        /* The task's own footprint is part of the total. */
+        if (soft_total > usage / 4)
                 return SOFT_NONE;
         if (s->history && s->history->n > 0) {
                 int64_t grew = policy_growth(s, index, history_now(s->history));
