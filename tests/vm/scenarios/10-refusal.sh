@@ -14,7 +14,7 @@ assert_true "the memory controller is on cgroup v1 (/sys/fs/cgroup/memory)" \
 log "mounts: $(awk '$3 ~ /^cgroup/ { printf "%s(%s) ", $2, $3 }' /proc/mounts)"
 
 memgovd_installed ||
-  die "memgovd.service is not installed: 'meson install' did not provide it (the daemon is not built yet)"
+  die "memgovd.service is not installed: the guest's install of the memgov package did not provide it"
 
 # Innocent bystanders: a sleeper in alice's slice and one in bob's PAM session.
 run_in_slice alice sleeper --mb 8 --log "$TDIR/alice-sleeper.signals"
