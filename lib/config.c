@@ -25,7 +25,7 @@ void user_config_defaults(uint64_t physmem, user_config *ret) {
                 .pressure_full = 0,
                 .pressure_duration = 5 * USEC_PER_SEC,
                 .throttle_deadline = 20 * USEC_PER_SEC,
-                .policy = POLICY_BADNESS,
+                .policy = POLICY_GROWTH,
                 .kill_scope = KILL_SCOPE_PROCESS,
                 .kill_grace = 2 * USEC_PER_SEC,
                 .cooldown = 5 * USEC_PER_SEC,

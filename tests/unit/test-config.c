@@ -188,7 +188,7 @@ static void test_builtin_defaults(_unused_ void **state) {
         assert_int_equal(d.pressure_full, 0);
         assert_int_equal(d.pressure_duration, 5 * SEC);
         assert_int_equal(d.throttle_deadline, 20 * SEC);
-        assert_int_equal(d.policy, POLICY_BADNESS);
+        assert_int_equal(d.policy, POLICY_GROWTH);
         assert_int_equal(d.kill_scope, KILL_SCOPE_PROCESS);
         assert_int_equal(d.kill_grace, 2 * SEC);
         assert_int_equal(d.cooldown, 5 * SEC);
@@ -664,7 +664,7 @@ static void test_groups_sorted(_unused_ void **state) {
         assert_int_equal(uc.memory_max, GiB);
         assert_int_equal(uc.kill_grace, 7 * SEC);
         assert_int_equal(uc.cooldown, 9 * SEC);
-        assert_int_equal(uc.policy, POLICY_BADNESS);
+        assert_int_equal(uc.policy, POLICY_GROWTH);
         assert_int_equal(uc.memory_swap_max, 2 * GiB);
         uc = resolve(1000, "u", NULL);
         assert_uc_equal(&uc, &set->defaults);
