@@ -120,7 +120,7 @@ build_round() {
   comms=$(mg_events kill MEMGOV_UID=1001 | jq -r '.MEMGOV_VICTIM_COMM' | sort -u | tr '\n' ' ')
   editor=alive shell=alive tmux=alive
   is_alive "$EDITOR_PID" || editor=killed
-  [[ -s $TDIR/vim.sig ]] && editor="$editor, signalled $(head -c 40 "$TDIR/vim.sig" | tr '\n' ' ')"
+  [[ -s $TDIR/vim.sig ]] && editor="$editor, got $(awk '{ printf "%s%s", n++ ? "+" : "", $2 }' "$TDIR/vim.sig")"
   is_alive "$SHELL_PID" || shell=killed
   is_alive "$TMUX_PID" || tmux=killed
   RESULT_ROWS+=("| $policy | $n_kills | ${span}s | ${back} | $editor | $shell | $tmux | $make_rc | $(mg_events kill MEMGOV_UID=1001 | jq -r '"\(.MEMGOV_VICTIM_COMM)/\(.MEMGOV_VICTIM_PID)/\((.MEMGOV_VICTIM_RSS_BYTES | tonumber) / 1048576 | floor)M"' | tr '\n' ' ') |")
