@@ -9,7 +9,12 @@
 # with oom_score_adj=-1000, survives, and so does the small one named in
 # Protect= (a name is soft protection: it holds only while the process
 # stays under a quarter of the slice).
+# Policy=growth: the sleepers hold still and the pusher, smaller than the
+# largest of them, is what grew: it goes first.
 # ThrottleDeadline=infinity: only sustained pressure can act (reason=pressure).
+# With POLICIES_SWAP_MAX (02-policies-swap, a guest with swap) alice may
+# swap that much: the allowance runs out at once, and every policy must
+# then act as it does without swap.
 # Cooldown=5s and a watch of 12 s after the kill: a second round was
 # possible and must not happen, because the slice recovered.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -28,7 +33,8 @@ policy_round() {
   local policy=$1 expect=$2 t0 ts victim name var
   log "--- Policy=$policy: expecting $expect to die first"
   mg_conf users.d/alice.conf "MemoryHigh=450M" "MemoryMax=550M" "Policy=$policy" "Protect=protectme" \
-    "PressureDuration=2s" "KillGrace=2s" "Cooldown=5s" "ThrottleDeadline=infinity"
+    "PressureDuration=2s" "KillGrace=2s" "Cooldown=5s" "ThrottleDeadline=infinity" \
+    "MemorySwapMax=${POLICIES_SWAP_MAX:-0}"
   mg_reload
   wait_for "[[ \$(slice_prop alice MemoryHigh) == $((450 * 1024 * 1024)) ]]" 15 || die "alice's budget not applied"
 
@@ -36,6 +42,7 @@ policy_round() {
   # name, which holds while it stays under a quarter of the slice.
   sleeper_in alice protectme 50
   sleeper_in alice guard 180 -1000
+  local ready_mb=400 push_mb=80
   case $policy in
   rss)
     sleeper_in alice big 100
@@ -56,15 +63,26 @@ policy_round() {
     sleeper_in alice mid 60 0
     sleeper_in alice small 30 500
     ;;
+  growth)
+    # Smaller sleepers, a larger pusher: by size big would go first; by
+    # growth the pusher, the only task that grows while memgovd samples.
+    sleeper_in alice big 60
+    sleeper_in alice mid 40
+    sleeper_in alice small 20
+    ready_mb=340 push_mb=150
+    ;;
   esac
-  wait_for "[[ \$(slice_file alice memory.current) -ge $((400 * 1024 * 1024)) ]]" 60 ||
-    die "the sleepers did not reach 400M (usage $(($(slice_file alice memory.current) >> 20))M)"
+  wait_for "[[ \$(slice_file alice memory.current) -ge $((ready_mb * 1024 * 1024)) ]]" 60 ||
+    die "the sleepers did not reach ${ready_mb}M (usage $(($(slice_file alice memory.current) >> 20))M)"
   [[ $policy == runtime ]] && sleep 10 # let the burner collect CPU time
   log "slice usage $(($(slice_file alice memory.current) >> 20))M before the pusher"
 
   mg_mark
   t0=$(usec_now)
-  run_in_slice alice hog --mb 80 --step-mb 8 --interval-ms 100 --hold
+  rm -f "$TDIR/pusher.sig"
+  run_in_slice alice hog --mb "$push_mb" --step-mb 8 --interval-ms 100 --hold --log "$TDIR/pusher.sig"
+  # shellcheck disable=SC2034 # read through ${!var} below
+  PID_pusher=$RUN_PID
   track_unit "$RUN_UNIT"
   if ! mg_wait_event 120 kill MEMGOV_UID=1001; then
     fail "no kill within 120 s (usage $(($(slice_file alice memory.current) >> 20))M)"
@@ -72,8 +90,9 @@ policy_round() {
     return
   fi
   ts=$(mg_first_ts kill MEMGOV_UID=1001)
-  # Stop the pressure at once, so only the first decision counts.
-  systemctl stop "$RUN_UNIT"
+  # Stop the pressure at once, so only the first decision counts; unless
+  # the pusher is the expected victim, whose death memgovd must bring.
+  [[ $expect == pusher ]] || systemctl stop "$RUN_UNIT"
   log "pusher start -> kill record: $(secs_usec "$t0" "$ts")s"
   mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE, .MEMGOV_CANDIDATES' | sed 's/^/    /'
 
@@ -113,13 +132,14 @@ policy_round() {
   assert_eq 0 "$(oom_kills alice)" "kernel OOM kills in alice's slice"
 
   stop_units
-  unset PID_protectme PID_guard PID_big PID_mid PID_small PID_burner
+  unset PID_protectme PID_guard PID_big PID_mid PID_small PID_burner PID_pusher
   wait_usage_below alice 50 30 || log "alice's usage is still $(($(slice_file alice memory.current) >> 20))M"
 }
 
 policy_round rss big
 policy_round runtime burner
 policy_round badness small
+policy_round growth pusher
 
 mg_cleanup_users alice
 rm -f /etc/memgov/users.d/alice.conf
