@@ -113,6 +113,15 @@ static void check_document(json_object *doc) {
         assert_string_equal(json_object_get_string(field(u, "last_victim_comm")), "h\n<0>\\xff\\x9b");
 }
 
+/* What users.c frees of a user, for the users built by hand here. */
+static void user_teardown(User *u) {
+        act_done(u);
+        user_config_done(&u->config);
+        free(u->ranked);
+        growth_history_done(&u->history);
+        free(u);
+}
+
 static void test_status_document(void **state) {
         User u;
         User *users[] = { &u };
@@ -283,10 +292,7 @@ static void test_evaluate_warns(void **state) {
         assert_false(u->watch.active);
         assert_true(ctx.rescan);
 
-        act_done(u);
-        user_config_done(&u->config);
-        free(u->ranked);
-        free(u);
+        user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
@@ -371,10 +377,7 @@ static void test_forged_comm_escaped(void **state) {
                 assert_true(*p == '\n' || ((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f));
         assert_null(strstr(text, "\n<0>"));
 
-        act_done(u);
-        user_config_done(&u->config);
-        free(u->ranked);
-        free(u);
+        user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
@@ -456,10 +459,7 @@ static void test_unreadable_subtree_logged(void **state) {
                                      SLICE "/evil\\n<0>: "));
         assert_non_null(strstr(text, "acting on the 1 task(s) that could"));
         assert_non_null(strstr(text, "largest: hog (pid 301)"));
-        act_done(u);
-        user_config_done(&u->config);
-        free(u->ranked);
-        free(u);
+        user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
@@ -528,10 +528,7 @@ static void over_budget_setup(over_budget *f) {
 static void over_budget_done(over_budget *f) {
         act_done(f->u);
         assert_false(f->u->kill.active);
-        user_config_done(&f->u->config);
-        free(f->u->ranked);
-        growth_history_done(&f->u->history);
-        free(f->u);
+        user_teardown(f->u);
         close(f->ctx.cgroot_fd);
         close(f->ctx.procfs_fd);
         sd_event_unref(f->ctx.event);
@@ -784,13 +781,8 @@ static void test_machine_shortage(void **state) {
         assert_int_equal(m.state.short_since, 0);
 
         machine_stop(&m);
-        for (size_t i = 0; i < 2; i++) {
-                act_done(users[i]);
-                user_config_done(&users[i]->config);
-                free(users[i]->ranked);
-                growth_history_done(&users[i]->history);
-                free(users[i]);
-        }
+        for (size_t i = 0; i < 2; i++)
+                user_teardown(users[i]);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
@@ -892,11 +884,7 @@ static void test_idle_look(void **state) {
 
         watch_stop(u);
         assert_int_equal(u->watch.current_fd, -1);
-        act_done(u);
-        user_config_done(&u->config);
-        free(u->ranked);
-        growth_history_done(&u->history);
-        free(u);
+        user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
         sd_event_unref(ctx.event);
