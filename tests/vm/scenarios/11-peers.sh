@@ -16,8 +16,8 @@
 # column, and memgovd (the product) killed the hog within the cap while
 # alice's shell, her tmux and bob's sleeper survived untouched.
 # Environment: PEERS="memgovd systemd-oomd earlyoom", PEERS_CAP (seconds a
-# governor gets: 120 with --record, which measures; 60 in the suite, which
-# judges memgovd, acting within 15 s, and only records the others).
+# governor gets: 120 with --record, which measures; 60 without, a quicker
+# look that still judges memgovd, which acts within 15 s).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
