@@ -71,6 +71,7 @@ check_status() {
   cur1=$(slice_file "$user" memory.current)
   assert_eq 0 "$rc" "memgovctl status --json exit status (memgovd running)"
   sel=".users[] | select(.uid == $uid)"
+  assert_eq "user.slice/user-$uid.slice" "$(jq -r "$sel.slice" "$CTL_JSON")" "$user: status --json slice"
   assert_eq "$high" "$(jq -r "$sel.high" "$CTL_JSON")" "$user: status --json high"
   assert_eq "$high" "$(slice_prop "$user" MemoryHigh)" "$user: systemctl show MemoryHigh"
   assert_eq "$high" "$(slice_file "$user" memory.high)" "$user: memory.high of the slice"
@@ -109,7 +110,8 @@ check_top() {
   done
   assert_eq 0 "$rc" "memgovctl top --json $user exit status"
   assert_eq "$policy" "$(jq -r .policy "$CTL_JSON")" "$user: top's policy"
-  assert_eq "/user.slice/user-$(uid_of "$user").slice" "$(jq -r .cgroup "$CTL_JSON")" "$user: top's cgroup"
+  # Relative to the cgroup root, like status's "slice" (the table prints a '/').
+  assert_eq "user.slice/user-$(uid_of "$user").slice" "$(jq -r .cgroup "$CTL_JSON")" "$user: top's cgroup"
   top_pids=$(jq -r '.tasks[].pid' "$CTL_JSON" | sort -n | tr '\n' ' ')
   assert_eq "$after" "$top_pids" "$user: top's pids = cgroup.procs of every cgroup in the slice"
   n=$(jq -r '.tasks | length' "$CTL_JSON")
