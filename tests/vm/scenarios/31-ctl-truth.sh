@@ -163,14 +163,24 @@ for n in "${!SIZE_MB[@]}"; do
   var=PID_$n
   NAME_OF[${!var}]=$n
 done
+# shellcheck disable=SC2317 # called from wait_for's string
+dead_count() {
+  local pid n=0
+  for pid in $PUSH_PIDS; do is_alive "$pid" || n=$((n + 1)); done
+  echo "$n"
+}
 kills_of() { memgovctl status --json | jq -r ".users[] | select(.uid == $(uid_of "$1")) | .kills"; }
 
-# push USER HOG-NAME MB: a hog that logs its signals, until memgovd kills.
+# push USER HOG-NAME HIGH-MB: a hog that logs its signals and would take the
+# slice 30M over MemoryHigh, until memgovd kills. Just over: the first
+# victims bring the slice back under, so the kills end with one decision.
 push() {
-  local user=$1 name=$2 mb=$3 uid before
+  local user=$1 name=$2 high=$3 uid before mb
   uid=$(uid_of "$user")
   rm -f "$TDIR/$name.sig"
   before=$(slice_pids "$user")
+  mb=$((high - $(slice_file "$user" memory.current) / M + 30))
+  log "$user: usage $(($(slice_file "$user" memory.current) / M))M of MemoryHigh=${high}M: a hog of ${mb}M"
   run_in_slice "$user" hog --mb "$mb" --step-mb 8 --interval-ms 100 --hold --log "$TDIR/$name.sig"
   track_unit "$RUN_UNIT"
   NAME_OF[$RUN_PID]=$name
@@ -186,12 +196,14 @@ push() {
 check_kills() {
   local user=$1 kills0=$2 first=$3 uid records status died=() pid name line victims
   uid=$(uid_of "$user")
+  # Let a round under way finish (KillGrace=, the status file); the
+  # assertions below still compare what is there then.
+  wait_for "[[ \$(dead_count) -eq \$(mg_count kill MEMGOV_UID=$uid) && \$((\$(kills_of $user) - $kills0)) -eq \$(mg_count kill MEMGOV_UID=$uid) ]]" 20 || true
   for pid in $PUSH_PIDS; do
     is_alive "$pid" && continue
     died+=("$pid")
   done
   records=$(mg_count kill "MEMGOV_UID=$uid")
-  wait_for "[[ \$((\$(kills_of $user) - $kills0)) -eq $records ]]" 10 || true
   status=$(($(kills_of "$user") - kills0))
   log "$user: status kills +$status, kill records $records, died: ${died[*]:-none}"
   assert_true "$user: memgovd killed at least once" test "$records" -ge 1
@@ -216,11 +228,11 @@ check_kills() {
 alice_k0=$(kills_of alice)
 bob_k0=$(kills_of bob)
 log "status kills before the pushes: alice $alice_k0, bob $bob_k0"
-push alice a_hog 80
+push alice a_hog 250
 check_kills alice "$alice_k0" "$TOP_FIRST_alice"
 assert_eq 0 "$(mg_count kill MEMGOV_UID=1002)" "bob: no kill record while only alice was pushed"
 assert_eq "$bob_k0" "$(kills_of bob)" "bob: status kills unchanged while only alice was pushed"
-push bob b_hog 80
+push bob b_hog 300
 check_kills bob "$bob_k0" "$TOP_FIRST_bob"
 assert_eq 0 "$(mg_events kill | jq -r .MEMGOV_UID | grep -vc -e '^1001$' -e '^1002$' || true)" \
   "kill records for anyone but alice and bob"
