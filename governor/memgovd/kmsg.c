@@ -65,10 +65,12 @@ int kmsg_parse_record(const char *rec, size_t len, uint64_t *ret_seq, const char
                 return -EINVAL;
 
         semi++;
-        /* The message ends at the first newline; dictionary lines follow. */
+        /* The message ends at the first newline; dictionary lines follow.
+         * /dev/kmsg ends every record with one: a record without it was cut,
+         * and so may be its last field ("uid=10" of "uid=1001"). */
         end = memchr(semi, '\n', len - (size_t) (semi - rec));
         if (!end)
-                end = rec + len;
+                return -EINVAL;
         if (ret_msg)
                 *ret_msg = semi;
         if (ret_msg_len)
@@ -143,22 +145,38 @@ static int parse_id(const char *s, size_t len, uint64_t max, uint64_t *v) {
         return 0;
 }
 
+/* printk keeps at most 975 bytes of one record's text (Linux 6.1 with
+ * CONFIG_PRINTK_CALLER; 991 without it, 1023 from 6.6), counted before
+ * /dev/kmsg's escapes, which only lengthen it. */
+#define KMSG_TEXT_CUT_MIN 975
+/* The summary's last pr_cont(), ",task=%s,pid=%d,uid=%d", at its longest: a
+ * 15-byte comm escaped as "\xNN", a 10-digit pid, an 11-character uid. */
+#define KMSG_SUMMARY_TAIL_MAX (6 + 4 * 15 + 5 + 10 + 5 + 11)
+
 int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
         const char *end = msg + len, *pid, *uid, *task, *om, *tm, *c, *e;
         uint64_t v;
 
         if (!starts_with_n(msg, len, "oom-kill:"))
                 return 0;
+        /* A pr_cont() that does not fit whole into the record starts a new
+         * one: a summary this long may end in the memcg path its owner chose
+         * (",task=x,pid=1,uid=0"), with the kernel's tail in the next record. */
+        if (len + KMSG_SUMMARY_TAIL_MAX >= KMSG_TEXT_CUT_MIN)
+                return 0;
         *k = (kmsg_oom_kill) { .uid = (uid_t) -1 };
+        /* The kernel prints pid= then uid=, last: a pid without the uid field
+         * after it comes from a cut line, and its digits may be cut too. */
         uid = memmem_last(msg, len, ",uid=");
-        pid = memmem_last(msg, uid ? (size_t) (uid - msg) : len, ",pid=");
+        if (!uid)
+                return 0;
+        pid = memmem_last(msg, (size_t) (uid - msg), ",pid=");
         if (!pid)
                 return 0;
-        e = uid ? uid : end;
-        if (parse_id(pid + 5, (size_t) (e - pid - 5), INT32_MAX, &v) < 0)
+        if (parse_id(pid + 5, (size_t) (uid - pid - 5), INT32_MAX, &v) < 0)
                 return 0;
         k->pid = (pid_t) v;
-        if (uid && parse_id(uid + 5, (size_t) (end - uid - 5), UINT32_MAX - 1, &v) >= 0)
+        if (parse_id(uid + 5, (size_t) (end - uid - 5), UINT32_MAX - 1, &v) >= 0)
                 k->uid = (uid_t) v;
         task = memmem_last(msg, (size_t) (pid - msg), ",task=");
         if (task)
@@ -182,7 +200,8 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, kmsg_oom_kill *k) {
         return 1;
 }
 
-/* "anon-rss:1234kB" somewhere in msg -> bytes. */
+/* "anon-rss:1234kB" somewhere in msg -> bytes. Only with its "kB": digits
+ * at the end of a cut line may be the start of a longer number. */
 static uint64_t find_kb(const char *msg, size_t len, const char *key) {
         size_t klen = strlen(key);
         uint64_t v = 0;
@@ -193,7 +212,8 @@ static uint64_t find_kb(const char *msg, size_t len, const char *key) {
                 size_t j = i + klen, start = j;
                 while (j < len && msg[j] >= '0' && msg[j] <= '9')
                         j++;
-                if (parse_u64_n(msg + start, j - start, &v) >= 0 && v <= UINT64_MAX / 1024)
+                if (starts_with_n(msg + j, len - j, "kB") && parse_u64_n(msg + start, j - start, &v) >= 0 &&
+                    v <= UINT64_MAX / 1024)
                         return v * 1024;
                 return 0;
         }
@@ -247,7 +267,9 @@ int kmsg_parse_killed(const char *msg, size_t len, kmsg_oom_kill *k) {
                         const char *s = q + 4, *e = s;
                         while (e < end && *e >= '0' && *e <= '9')
                                 e++;
-                        if (parse_id(s, (size_t) (e - s), UINT32_MAX - 1, &v) >= 0)
+                        /* " pgtables:" follows: without the space the line
+                         * was cut, maybe inside the number. */
+                        if (e < end && *e == ' ' && parse_id(s, (size_t) (e - s), UINT32_MAX - 1, &v) >= 0)
                                 k->uid = (uid_t) v;
                         break;
                 }

@@ -12,7 +12,9 @@
  * writes). tmpfs is not kernfs, so the µs are the syscall and parse
  * overhead, not the kernel's cost of generating memory.stat; the syscall
  * counts are exact (ptrace counts every syscall a child makes between two
- * markers). Prints medians of RUNS runs; no pass/fail.
+ * markers). Prints medians of RUNS runs; no pass/fail. With
+ * MEMGOV_BENCH_RESULTS=FILE it also writes the table, with the date and the
+ * command, for the README (tests/results-to-readme).
  *
  * Usage: bench-idle [SLICES] [RUNS] */
 #include <errno.h>
@@ -210,6 +212,27 @@ static double syscalls_per_check(check_kind k) {
         return (double) count / n_slices;
 }
 
+/* The first "model name" of /proc/cpuinfo, for the results file. */
+static const char *cpu_model(char *buf, size_t size) {
+        FILE *f = fopen("/proc/cpuinfo", "re");
+        char line[256];
+
+        snprintf(buf, size, "unknown CPU");
+        while (f && fgets(line, sizeof line, f)) {
+                char *colon = strchr(line, ':');
+
+                if (strncmp(line, "model name", 10) != 0 || !colon)
+                        continue;
+                colon += strspn(colon + 1, " \t") + 1;
+                colon[strcspn(colon, "\n")] = 0;
+                snprintf(buf, size, "%s", colon);
+                break;
+        }
+        if (f)
+                fclose(f);
+        return buf;
+}
+
 int main(int argc, char **argv) {
         char root[] = "/dev/shm/bench-idle-XXXXXX";
         int runs;
@@ -243,6 +266,25 @@ int main(int argc, char **argv) {
                 }
         }
 
+        const char *results = getenv("MEMGOV_BENCH_RESULTS");
+        FILE *out = NULL;
+
+        if (results) {
+                time_t now = time(NULL);
+                char date[32], model[128];
+
+                out = fopen(results, "we");
+                if (!out) {
+                        perror(results);
+                        return 1;
+                }
+                strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+                fprintf(out, "## One idle check of one slice\n\n");
+                fprintf(out, "Measured by `MEMGOV_BENCH_RESULTS=%s %s %d %d` on %s (%ld CPUs, %s), %d fake "
+                             "slices on tmpfs, median of %d runs.\n\n", results, argv[0], n_slices, runs, date,
+                        sysconf(_SC_NPROCESSORS_ONLN), cpu_model(model, sizeof model), n_slices, runs);
+                fprintf(out, "| read | syscalls | µs |\n|---|---|---|\n");
+        }
         printf("One idle check of one slice, %d fake slices on tmpfs, median of %d runs:\n", n_slices, runs);
         printf("%-30s %10s %10s\n", "read", "syscalls", "µs");
         for (check_kind k = 0; k < _CHECK_MAX; k++) {
@@ -256,8 +298,16 @@ int main(int argc, char **argv) {
                         check_all(k);
                         t[r] = (now_us() - t0) / n_slices;
                 }
-                printf("%-30s %10.1f %10.2f\n", kind_names[k], syscalls_per_check(k), median(t, (size_t) runs));
+                double calls = syscalls_per_check(k), us = median(t, (size_t) runs);
+
+                printf("%-30s %10.1f %10.2f\n", kind_names[k], calls, us);
+                if (out)
+                        fprintf(out, "| %s | %.1f | %.2f |\n", kind_names[k], calls, us);
                 free(t);
+        }
+        if (out && fclose(out) != 0) {
+                perror(results);
+                return 1;
         }
 
         for (int i = 0; i < n_slices; i++)

@@ -132,12 +132,13 @@ static void test_record_dictionary_and_caller(void **state) {
         free(b);
 
         /* Only PRI,SEQ: still a sequence number. */
-        assert_int_equal(record("6,18446744073709551615;x", &seq), 0);
+        assert_int_equal(record("6,18446744073709551615;x\n", &seq), 0);
         assert_int_equal(seq, UINT64_MAX);
 }
 
 static void test_record_no_newline_and_empty(void **state) {
         static const char rec[] = "6,5,100,c;hello";
+        static const char rec_nl[] = "6,5,100,c;hello\n";
         static const char empty[] = "6,6,100,-;";
         static const char empty_nl[] = "6,7,100,-;\n";
         const char *msg = NULL;
@@ -146,26 +147,29 @@ static void test_record_no_newline_and_empty(void **state) {
         char *b;
 
         (void) state;
-        /* The message runs to len when there is no newline. */
+        /* /dev/kmsg ends every record with '\n': without it the record was
+         * cut, and its last field may be cut too ("uid=10" of "uid=1001"). */
         b = exact(rec, strlen(rec));
-        assert_int_equal(kmsg_parse_record(b, strlen(rec), &seq, &msg, &msg_len), 0);
+        assert_int_equal(kmsg_parse_record(b, strlen(rec), &seq, &msg, &msg_len), -EINVAL);
+        free(b);
+        b = exact(rec_nl, strlen(rec_nl));
+        assert_int_equal(kmsg_parse_record(b, strlen(rec_nl), &seq, &msg, &msg_len), 0);
         assert_int_equal(seq, 5);
         assert_int_equal(msg_len, 5);
         assert_memory_equal(msg, "hello", 5);
         free(b);
 
-        /* Empty message, with and without the newline. */
+        /* Empty message, cut and whole. */
         b = exact(empty, strlen(empty));
-        assert_int_equal(kmsg_parse_record(b, strlen(empty), &seq, &msg, &msg_len), 0);
-        assert_int_equal(seq, 6);
-        assert_int_equal(msg_len, 0);
-        assert_ptr_equal(msg, b + strlen(empty));
+        seq = 0;
+        assert_int_equal(kmsg_parse_record(b, strlen(empty), &seq, &msg, &msg_len), -EINVAL);
         free(b);
 
         b = exact(empty_nl, strlen(empty_nl));
         assert_int_equal(kmsg_parse_record(b, strlen(empty_nl), &seq, &msg, &msg_len), 0);
         assert_int_equal(seq, 7);
         assert_int_equal(msg_len, 0);
+        assert_ptr_equal(msg, b + strlen(empty_nl) - 1);
         free(b);
 
         /* len bounds the record: the ';' beyond it is not seen. */
@@ -180,19 +184,19 @@ static void test_record_malformed(void **state) {
         (void) state;
         assert_int_equal(record("", &seq), -EINVAL);
         assert_int_equal(record("6,1,2,-", &seq), -EINVAL);                     /* no ';' */
-        assert_int_equal(record("6;a,b,c", &seq), -EINVAL);                     /* no ',' before ';' */
-        assert_int_equal(record(";", &seq), -EINVAL);
-        assert_int_equal(record("6,,2,-;x", &seq), -EINVAL);                    /* empty SEQ */
-        assert_int_equal(record("6,;x", &seq), -EINVAL);
-        assert_int_equal(record("6,abc,2,-;x", &seq), -EINVAL);
-        assert_int_equal(record("6,-1,2,-;x", &seq), -EINVAL);
-        assert_int_equal(record("6, 12,2,-;x", &seq), -EINVAL);
-        assert_int_equal(record("6,12a,2,-;x", &seq), -EINVAL);
-        assert_int_equal(record("6,18446744073709551616,2,-;x", &seq), -EINVAL); /* 2^64 */
-        assert_int_equal(record("6,123456789012345678901234567890,2,-;x", &seq), -EINVAL);
+        assert_int_equal(record("6;a,b,c\n", &seq), -EINVAL);                     /* no ',' before ';' */
+        assert_int_equal(record(";\n", &seq), -EINVAL);
+        assert_int_equal(record("6,,2,-;x\n", &seq), -EINVAL);                    /* empty SEQ */
+        assert_int_equal(record("6,;x\n", &seq), -EINVAL);
+        assert_int_equal(record("6,abc,2,-;x\n", &seq), -EINVAL);
+        assert_int_equal(record("6,-1,2,-;x\n", &seq), -EINVAL);
+        assert_int_equal(record("6, 12,2,-;x\n", &seq), -EINVAL);
+        assert_int_equal(record("6,12a,2,-;x\n", &seq), -EINVAL);
+        assert_int_equal(record("6,18446744073709551616,2,-;x\n", &seq), -EINVAL); /* 2^64 */
+        assert_int_equal(record("6,123456789012345678901234567890,2,-;x\n", &seq), -EINVAL);
         assert_int_equal(seq, 4242);
 
-        /* Every prefix of a good record: an error until the ';' is in. */
+        /* Every prefix of a good record: an error until the '\n' is in. */
         {
                 static const char rec[] = "6,1234,5678901,-;oom-kill:x\n";
                 size_t semi = strlen("6,1234,5678901,-");
@@ -203,13 +207,13 @@ static void test_record_malformed(void **state) {
                         size_t msg_len = 0;
                         int r = kmsg_parse_record(b, n, &seq, &msg, &msg_len);
 
-                        if (n <= semi)
+                        if (n < strlen(rec))
                                 assert_int_equal(r, -EINVAL);
                         else {
                                 assert_int_equal(r, 0);
                                 assert_int_equal(seq, 1234);
                                 assert_ptr_equal(msg, b + semi + 1);
-                                assert_true(msg_len <= n - semi - 1);
+                                assert_int_equal(msg_len, strlen("oom-kill:x"));
                         }
                         free(b);
                 }
@@ -308,8 +312,15 @@ static void test_summary_missing_or_bad_pid(void **state) {
         assert_int_equal(summary(HEAD "task=hog,pid=99999999999999999999999,uid=1001", &k), 0);
         assert_int_equal(summary(HEAD "task=hog,pid=18446744073709551616,uid=1001", &k), 0);
 
-        /* Only the pid: the rest stays unknown. */
-        assert_int_equal(summary("oom-kill:constraint=CONSTRAINT_MEMCG,pid=7", &k), 1);
+        /* A pid with no uid field after it is a cut line: "pid=7" may have
+         * been "pid=7890". */
+        assert_int_equal(summary("oom-kill:constraint=CONSTRAINT_MEMCG,pid=7", &k), 0);
+        assert_int_equal(summary(HEAD "task=hog,pid=1234", &k), 0);
+        assert_int_equal(summary(HEAD "task=hog,pid=1234,", &k), 0);
+        assert_int_equal(summary(HEAD "task=hog,pid=1234,uid", &k), 0);
+
+        /* Only the pid and the uid field: the rest stays unknown. */
+        assert_int_equal(summary("oom-kill:constraint=CONSTRAINT_MEMCG,pid=7,uid=", &k), 1);
         assert_int_equal(k.pid, 7);
         assert_int_equal(k.uid, NO_UID);
         assert_string_equal(k.comm, "");
@@ -378,19 +389,26 @@ static void test_summary_comm_and_memcg_text(void **state) {
         assert_string_equal(k.oom_memcg, "user.slice/a\nb");
         assert_string_equal(k.task_memcg, "user.slice/a\nb/c");
 
-        /* Paths longer than the buffers are cut, not overflowed. */
+        /* Paths longer than the buffers are cut, not overflowed. Two such
+         * paths make a line printk may have cut (test_summary_cut_by_printk):
+         * one path per line. */
         {
                 char path[600];
 
                 memset(path, 'a', sizeof path - 1);
                 path[0] = '/';
                 path[sizeof path - 1] = 0;
-                snprintf(line, sizeof line, PFX "oom_memcg=%s,task_memcg=%s,task=hog,pid=8,uid=1001", path, path);
+                snprintf(line, sizeof line, PFX "oom_memcg=%s,task_memcg=/x,task=hog,pid=8,uid=1001", path);
                 assert_int_equal(summary(line, &k), 1);
                 assert_int_equal(strlen(k.oom_memcg), KMSG_MEMCG_MAX - 1);
-                assert_int_equal(strlen(k.task_memcg), KMSG_MEMCG_MAX - 1);
                 assert_int_equal(k.oom_memcg[0], 'a');
+                assert_string_equal(k.task_memcg, "x");
                 assert_int_equal(k.pid, 8);
+                snprintf(line, sizeof line, PFX "oom_memcg=/x,task_memcg=%s,task=hog,pid=9,uid=1001", path);
+                assert_int_equal(summary(line, &k), 1);
+                assert_int_equal(strlen(k.task_memcg), KMSG_MEMCG_MAX - 1);
+                assert_int_equal(k.task_memcg[0], 'a');
+                assert_int_equal(k.pid, 9);
         }
 
         /* A memcg of just "/" is the root: empty. */
@@ -432,12 +450,31 @@ static void test_summary_memcg_with_comma(void **state) {
                             "user.slice/user-1001.slice/user@1001.service/x,oom_memcg=/user.slice/user-1002.slice");
 }
 
-/* Every prefix of the line, in an exact buffer: no read past len, nothing
- * before the pid counts, and what a cut line yields is not made up. */
+/* summary or killed, through the record parser as kmsg_read() does. */
+static int record_then(const char *rec, size_t n, bool is_summary, kmsg_oom_kill *k) {
+        char *b = exact(rec, n);
+        const char *msg;
+        size_t msg_len;
+        uint64_t seq;
+        int r = kmsg_parse_record(b, n, &seq, &msg, &msg_len);
+
+        if (r >= 0)
+                r = is_summary ? kmsg_parse_oom_summary(msg, msg_len, k) : kmsg_parse_killed(msg, msg_len, k);
+        free(b);
+        return r;
+}
+
+/* Every prefix of the line, in an exact buffer: no read past len, and a cut
+ * line yields no pid or uid rather than a wrong one. The pid counts only
+ * once the kernel's ",uid=" follows it. The uid is the line's last field:
+ * "uid=10" of a line cut inside "uid=1001" reads like a whole one, so that
+ * cut is caught by the record, whose '\n' is then missing (the kernel never
+ * cuts there itself: a pr_cont() that does not fit whole starts a new
+ * record, see test_summary_cut_by_printk). */
 static void test_summary_truncated(void **state) {
         static const char line[] = SUMMARY;
+        static const char rec[] = "6,1234,5678901,-;" SUMMARY "\n";
         size_t len = strlen(line);
-        size_t pid_digits = (size_t) (strstr(line, ",pid=") - line) + strlen(",pid=");
         size_t uid_digits = (size_t) (strstr(line, ",uid=") - line) + strlen(",uid=");
 
         (void) state;
@@ -445,25 +482,82 @@ static void test_summary_truncated(void **state) {
                 kmsg_oom_kill k;
                 int r = summary_n(line, n, &k);
 
-                if (n <= pid_digits) {
+                if (n < uid_digits) {
                         assert_int_equal(r, 0);
                         continue;
                 }
-                if (n == len)
-                        assert_int_equal(r, 1);
-                if (r == 0)
-                        continue;
                 assert_int_equal(r, 1);
-                /* The digits there are: 1, 12, 123, 1234. */
-                assert_int_equal(k.pid, n >= pid_digits + 4 ? 1234 : (n == pid_digits + 3 ? 123 : (n == pid_digits + 2 ? 12 : 1)));
-                if (n <= uid_digits)
+                assert_int_equal(k.pid, 1234);
+                if (n == uid_digits)
                         assert_int_equal(k.uid, NO_UID);
-                else
-                        assert_true(k.uid == 1 || k.uid == 10 || k.uid == 100 || k.uid == 1001);
+                if (n == len)
+                        assert_int_equal(k.uid, 1001);
                 assert_string_equal(k.comm, "hog");
                 assert_string_equal(k.oom_memcg, "user.slice/user-1001.slice");
                 assert_string_equal(k.task_memcg, "user.slice/user-1001.slice/session-3.scope");
                 assert_false(k.global);
+        }
+        for (size_t n = 0; n <= strlen(rec); n++) {
+                kmsg_oom_kill k = { .pid = 0, .uid = NO_UID };
+                int r = record_then(rec, n, true, &k);
+
+                if (n < strlen(rec)) {
+                        assert_true(r <= 0);
+                        continue;
+                }
+                assert_int_equal(r, 1);
+                assert_int_equal(k.pid, 1234);
+                assert_int_equal(k.uid, 1001);
+        }
+}
+
+/* printk stores at most 975 bytes of one record's text (Linux 6.1 with
+ * CONFIG_PRINTK_CALLER; 991 without, 1023 from 6.6). The summary is one
+ * printk and several pr_cont()s; the last, ",task=%s,pid=%d,uid=%d", goes
+ * into a record of its own when it does not fit whole. A user names the
+ * cgroups in their delegated subtree, and a long path that ends in
+ * ",task=x,pid=1,uid=0" then ends a record that looks complete. */
+static void test_summary_cut_by_printk(void **state) {
+        /* The longest tail: ",task=" + a 15-byte comm escaped as "\xNN" +
+         * ",pid=" + 10 digits + ",uid=" + 11 ("-2147483648"). */
+        const size_t tail_max = 6 + 4 * 15 + 5 + 10 + 5 + 11, cut_min = 975;
+        static const char head[] = PFX "oom_memcg=/user.slice/user-1001.slice,"
+                                       "task_memcg=/user.slice/user-1001.slice/user@1001.service/";
+        static const char forged[] = ",task=x,pid=1,uid=0";
+        static const char tail[] = ",task=hog,pid=1234,uid=1001";
+        char line[2400], path[1100];
+        kmsg_oom_kill k;
+
+        (void) state;
+        /* Long enough that the kernel's tail may have gone to the next record:
+         * neither pid nor uid, whatever the line ends in. */
+        for (size_t total = cut_min - tail_max; total <= 1023; total++) {
+                size_t fill = total - strlen(head) - strlen(forged);
+
+                memset(path, 'a', fill);
+                path[fill] = 0;
+                snprintf(line, sizeof line, "%s%s%s", head, path, forged);
+                assert_int_equal(strlen(line), total);
+                memset(&k, 0x5a, sizeof k);
+                assert_int_equal(summary(line, &k), 0);
+                snprintf(line, sizeof line, "%s%s%s", head, path + strlen(tail) - strlen(forged), tail);
+                assert_int_equal(strlen(line), total);
+                assert_int_equal(summary(line, &k), 0);
+        }
+
+        /* One byte shorter, the kernel's tail would have fitted: the last
+         * pid and uid are the kernel's. */
+        {
+                size_t total = cut_min - tail_max - 1, fill = total - strlen(head) - strlen(tail);
+
+                memset(path, 'b', fill);
+                path[fill] = 0;
+                snprintf(line, sizeof line, "%s%s%s", head, path, tail);
+                assert_int_equal(strlen(line), total);
+                assert_int_equal(summary(line, &k), 1);
+                assert_int_equal(k.pid, 1234);
+                assert_int_equal(k.uid, 1001);
+                assert_string_equal(k.comm, "hog");
         }
 }
 
@@ -651,16 +745,24 @@ static void test_killed_comm_cannot_forge_fields(void **state) {
         assert_int_equal(k.rss_bytes, KILLED_RSS);
 }
 
+/* Every prefix: a field counts only once what ends it is in ("1048000kB",
+ * "UID:1001 "), so a cut line yields no uid and no part of a number. */
 static void test_killed_truncated(void **state) {
         static const char line[] = KILLED;
+        static const char rec[] = "3,77,5000,-;" KILLED "\n";
         size_t len = strlen(line);
         size_t open_at = (size_t) (strchr(line, '(') - line);
         size_t close_at = (size_t) (strchr(line, ')') - line);
+        size_t anon_end = (size_t) (strstr(line, "anon-rss:1048000kB") - line) + strlen("anon-rss:1048000kB");
+        size_t file_end = (size_t) (strstr(line, "file-rss:1200kB") - line) + strlen("file-rss:1200kB");
+        size_t shmem_end = (size_t) (strstr(line, "shmem-rss:16kB") - line) + strlen("shmem-rss:16kB");
+        size_t uid_end = (size_t) (strstr(line, "UID:1001 ") - line) + strlen("UID:1001 ");
 
         (void) state;
         for (size_t n = 0; n <= len; n++) {
                 kmsg_oom_kill k;
                 int r = killed_n(line, n, &k);
+                uint64_t rss = 0;
 
                 if (n <= open_at) {
                         assert_int_equal(r, 0);
@@ -670,12 +772,27 @@ static void test_killed_truncated(void **state) {
                 assert_int_equal(k.pid, 1234);
                 assert_false(k.global);
                 assert_string_equal(k.comm, n > close_at ? "hog" : "");
-                assert_true(k.rss_bytes <= KILLED_RSS);
-                assert_true(k.uid == NO_UID || k.uid == 1 || k.uid == 10 || k.uid == 100 || k.uid == 1001);
-                if (n == len) {
-                        assert_int_equal(k.rss_bytes, KILLED_RSS);
-                        assert_int_equal(k.uid, 1001);
+                if (n >= anon_end)
+                        rss += 1048000ULL * 1024;
+                if (n >= file_end)
+                        rss += 1200ULL * 1024;
+                if (n >= shmem_end)
+                        rss += 16ULL * 1024;
+                assert_int_equal(k.rss_bytes, rss);
+                assert_int_equal(k.uid, n >= uid_end ? 1001 : NO_UID);
+        }
+        for (size_t n = 0; n <= strlen(rec); n++) {
+                kmsg_oom_kill k = { .pid = 0, .uid = NO_UID };
+                int r = record_then(rec, n, false, &k);
+
+                if (n < strlen(rec)) {
+                        assert_true(r <= 0);
+                        continue;
                 }
+                assert_int_equal(r, 1);
+                assert_int_equal(k.pid, 1234);
+                assert_int_equal(k.uid, 1001);
+                assert_int_equal(k.rss_bytes, KILLED_RSS);
         }
 }
 
@@ -993,6 +1110,7 @@ int main(void) {
                 cmocka_unit_test(test_summary_comm_with_comma),
                 cmocka_unit_test(test_summary_memcg_with_comma),
                 cmocka_unit_test(test_summary_truncated),
+                cmocka_unit_test(test_summary_cut_by_printk),
                 cmocka_unit_test(test_killed_memcg),
                 cmocka_unit_test(test_killed_global),
                 cmocka_unit_test(test_killed_comm_text),

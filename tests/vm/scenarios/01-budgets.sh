@@ -110,8 +110,11 @@ sleep 60
 s1=$(switches) r1=$(runs) c1=$(cpu)
 log "memgovd idle for 60 s with 3 users: $((s1 - s0)) context switches, $((r1 - r0)) runs on a CPU, $((c1 - c0)) ticks of CPU time"
 log "memgovd RSS $(awk '/^VmRSS/ { print $2 " " $3 }' "/proc/$PID/status"), locked $(awk '/^VmLck/ { print $2 " " $3 }' "/proc/$PID/status")"
-echo "idle wakeups/min (ctxt switches, 3 users): $((s1 - s0)); sched runs: $((r1 - r0)); CPU ticks: $((c1 - c0))" |
-  write_result 01-idle-wakeups.txt
+write_figures idle.md "memgovd idle, 3 users, 60 s (01-budgets)" \
+  "wake-ups a minute (context switches)" "$((s1 - s0))" \
+  "runs on a CPU" "$((r1 - r0))" \
+  "CPU time (ticks)" "$((c1 - c0))" \
+  "RSS" "$(awk '/^VmRSS:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$PID/status")"
 assert_true "at most 12 wake-ups a minute when idle (measured $((s1 - s0)))" test $((s1 - s0)) -le 12
 assert_eq 3 "$(mg_status_field '.users | length')" "users governed during the measurement"
 

@@ -45,7 +45,10 @@ t0=$(usec_now)
 kill -CONT "$MGPID"
 
 mg_wait_event 15 kernel-oom-kill MEMGOV_UID=1001 || die "no kernel-oom-kill record within 15 s"
-log "memgovd resumed -> kernel-oom-kill record: $(secs_usec "$t0" "$(mg_first_ts kernel-oom-kill MEMGOV_UID=1001)")s"
+took=$(secs_usec "$t0" "$(mg_first_ts kernel-oom-kill MEMGOV_UID=1001)")
+log "memgovd resumed -> kernel-oom-kill record: ${took}s"
+write_figures kernel-oom-report.md "A kernel OOM kill, reported (06-hard-limit)" \
+  "memgovd resumed (SIGCONT) after the kernel's kill → kernel-oom-kill record from /dev/kmsg" "${took}s"
 mg_events kernel-oom-kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq "$HOG" "$(mg_field kernel-oom-kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "MEMGOV_VICTIM_PID"
 assert_eq hog "$(mg_field kernel-oom-kill MEMGOV_VICTIM_COMM MEMGOV_UID=1001)" "MEMGOV_VICTIM_COMM"

@@ -37,6 +37,9 @@ mg_wait_event $((DEADLINE + 30)) kill MEMGOV_UID=1001 || die "no kill within Thr
 t_kill=$(mg_first_ts kill MEMGOV_UID=1001)
 took=$(secs_usec "$t_over" "$t_kill")
 log "over MemoryHigh -> kill record: ${took}s (ThrottleDeadline=${DEADLINE}s); hog start -> kill: $(secs_usec "$t0" "$t_kill")s"
+write_figures throttle-deadline.md "ThrottleDeadline= (07-throttle-deadline)" \
+  "over MemoryHigh → kill record, ThrottleDeadline=${DEADLINE}s" "${took}s" \
+  "hog start → kill record" "$(secs_usec "$t0" "$t_kill")s"
 mg_events kill MEMGOV_UID=1001 | sed -n 1p | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq deadline "$(mg_field kill MEMGOV_REASON MEMGOV_UID=1001)" "MEMGOV_REASON"
 assert_eq "$HOG" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "victim pid"

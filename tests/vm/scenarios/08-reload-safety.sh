@@ -72,6 +72,9 @@ assert_eq active/running "$(systemctl show -p ActiveState --value memgovd.servic
 assert_eq 0 "$(systemctl show -p NRestarts --value memgovd.service)" "restarts of memgovd.service"
 after=$(mg_status_field .reloads)
 log "reloads during the storm: $((after - before)) for 600 SIGHUPs (coalesced)"
+write_figures reload-storm.md "A SIGHUP storm (08-reload-safety)" \
+  "reloads for 600 SIGHUPs" "$((after - before))" \
+  "restarts of memgovd.service" "$(systemctl show -p NRestarts --value memgovd.service)"
 assert_true "the storm was coalesced into fewer reloads ($((after - before)))" test $((after - before)) -ge 1 -a $((after - before)) -lt 100
 
 # --- fixed: a good reload applies ----------------------------------------------------

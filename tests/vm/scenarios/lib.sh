@@ -302,3 +302,23 @@ journal_event_count() { journalctl -b --no-pager -o cat "MEMGOV_EVENT=$1" 2>/dev
 
 # write_result NAME < CONTENT: save a result file for the host (LOGDIR/results/).
 write_result() { cat >"$RESULTS/$1"; }
+# write_figures NAME TITLE WHAT VALUE [WHAT VALUE...]: a results file of
+# measured figures (tests/vm/scenario --record copies it to tests/vm/results/,
+# tests/results-to-readme puts them in the README), with the date, the
+# command and the guest.
+write_figures() {
+  local name=$1 title=$2
+  shift 2
+  {
+    printf '## %s\n\n' "$title"
+    printf 'Measured by %s on %s in the test VM:\n' "\`tests/vm/scenario --record $SCENARIO\`" "$(date -u +%F)"
+    printf 'kernel %s, systemd %s, %s MiB RAM, %s.\n\n' "$(uname -r)" \
+      "$(systemctl --version | awk 'NR == 1 { print $2 }')" "$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)" \
+      "$(awk '/^SwapTotal:/ { print ($2 > 0 ? "swap" : "no swap") }' /proc/meminfo)"
+    printf '| what | measured |\n|---|---|\n'
+    while (($# >= 2)); do
+      printf '| %s | %s |\n' "$1" "$2"
+      shift 2
+    done
+  } | write_result "$name"
+}
