@@ -212,6 +212,8 @@ if [[ -n ${SCALE_COMPARE:-} ]]; then
   memgovd_bin=$(command -v memgovd)
   mount --bind "$SCALE_COMPARE" "$memgovd_bin" || die "cannot bind-mount $SCALE_COMPARE"
   run_phase "memgovd (compared)" 20000
+  # The compared build still runs from the mount: stop it first.
+  systemctl stop memgovd.service
   umount "$memgovd_bin" || die "cannot unmount $memgovd_bin"
 fi
 run_phase memgovd 21000
