@@ -22,6 +22,21 @@ die() { printf '[memgov-vm] ERROR: %s\n' "$*" >&2; exit "${DIE_STATUS:-125}"; }
 header_help() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
 
 # Wall-clock seconds since the epoch, with decimals.
+# closing_fds CMD...: run CMD with none of this shell's descriptors above 2.
+# mmdebstrap's apt hooks run `cat >&N` under dash, which takes only N <= 9,
+# and its pipes get the lowest free numbers: with our lock fds (8, 9) and a
+# caller's held open, they land above 9 and the bootstrap fails with "Bad fd
+# number". Locks stay held: the caller keeps its own copies open.
+closing_fds() {
+  (
+    local f
+    for f in /proc/"$BASHPID"/fd/*; do
+      f=${f##*/}
+      ((f > 2 && f != 255)) && eval "exec $f>&-"
+    done
+    exec "$@"
+  )
+}
 now() { date +%s.%N; }
 # secs_since START -> "12.3"
 secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
