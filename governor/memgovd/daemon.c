@@ -27,6 +27,12 @@
 /* SIGHUPs closer together than this are folded into one reload. */
 #define RELOAD_MIN_INTERVAL_USEC (250 * USEC_PER_MSEC)
 #define CAP_SYS_RESOURCE_BIT 24
+/* An idle memgovd changes nothing, but a metrics file that never changes
+ * looks like a dead daemon to node_exporter's readers (its mtime). With
+ * MetricsFile= set it is rewritten at least this often, on a wake-up that
+ * comes anyway when there is one within the slack. */
+#define METRICS_REFRESH_USEC (60 * USEC_PER_SEC)
+#define METRICS_REFRESH_SLACK_USEC (30 * USEC_PER_SEC)
 
 static bool have_effective_cap(unsigned cap) {
         char buf[4096], *p;
@@ -91,6 +97,8 @@ static void update_status(Daemon *d) {
                 .wakeups = d->wakeups,
                 .reloads = d->reloads,
                 .reload_failures = d->reload_failures,
+                .machine_short = d->machine.was_short,
+                .machine_shortages = d->machine.shortages,
         };
         int r;
 
@@ -115,6 +123,10 @@ static void update_status(Daemon *d) {
         r = statefile_write_metrics(d->config->governor.metrics_file, &info, d->users.items, d->users.n);
         if (r < 0)
                 log_warning_errno(r, "Cannot write MetricsFile=%s: %m", d->config->governor.metrics_file);
+        d->status_written = now_usec(CLOCK_MONOTONIC);
+        /* The next refresh moves with it. */
+        if (d->config->governor.metrics_file)
+                d->ctx.timer_dirty = true;
 }
 
 /* The sampling timer: every user due within its slack goes in this one
@@ -155,6 +167,18 @@ static int arm_timer(Daemon *d) {
                 earliest = deadline = d->machine.next_check;
         else if (d->machine.next_check > 0 && d->machine.next_check < deadline)
                 deadline = d->machine.next_check;
+        /* The metrics refresh gets a wake-up of its own only when no other
+         * comes before its deadline. */
+        if (d->config->governor.metrics_file) {
+                usec_t refresh = d->status_written + METRICS_REFRESH_USEC,
+                       refresh_deadline = refresh + METRICS_REFRESH_SLACK_USEC;
+
+                if (refresh_deadline < earliest) {
+                        earliest = refresh;
+                        deadline = refresh_deadline;
+                } else if (refresh_deadline < deadline)
+                        deadline = refresh_deadline;
+        }
         if (earliest == USEC_INFINITY)
                 return sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
         r = sd_event_source_set_time(d->timer, earliest);
@@ -191,8 +215,8 @@ static void on_discovery(void *userdata) {
         (void) sd_event_source_set_enabled(d->rescan, SD_EVENT_ONESHOT);
 }
 
-/* After every loop iteration: one place re-arms the timer and writes the
- * status, however many users changed in the iteration. */
+/* After every loop iteration: one place writes the status and re-arms the
+ * timer, however many users changed in the iteration. */
 static int on_post(sd_event_source *s, void *userdata) {
         Daemon *d = userdata;
 
@@ -202,13 +226,16 @@ static int on_post(sd_event_source *s, void *userdata) {
                 d->ctx.rescan = false;
                 (void) sd_event_source_set_enabled(d->rescan, SD_EVENT_ONESHOT);
         }
-        if (d->ctx.timer_dirty) {
-                d->ctx.timer_dirty = false;
-                (void) arm_timer(d);
-        }
+        if (d->config->governor.metrics_file &&
+            now_usec(CLOCK_MONOTONIC) >= d->status_written + METRICS_REFRESH_USEC)
+                d->ctx.status_dirty = true;
         if (d->ctx.status_dirty && !d->exiting) {
                 d->ctx.status_dirty = false;
                 update_status(d);
+        }
+        if (d->ctx.timer_dirty) {
+                d->ctx.timer_dirty = false;
+                (void) arm_timer(d);
         }
         return 0;
 }

@@ -35,6 +35,7 @@ typedef struct Daemon {
         user_set users;
 
         uint64_t wakeups, reloads, reload_failures;
+        usec_t status_written;             /* CLOCK_MONOTONIC of the last status write, 0 = never */
         usec_t last_reload;
         bool reload_pending;
         bool exiting;

@@ -245,17 +245,22 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
         /* Not short: nothing to sample. The histories still get each
          * user's last sample, so growth reaches back to before. */
         if (!shortage_is_short(&machine, gc, m->window, now)) {
-                if (m->was_short)
+                if (m->was_short) {
                         log_info("Machine-wide shortage over (MemAvailable %" PRIu64 "M)", mi.mem_available >> 20);
+                        ctx->status_dirty = true;
+                }
                 m->was_short = false;
                 m->state.short_since = 0;
                 for (size_t i = 0; i < n_users; i++)
                         note_last_sample(users[i], gc);
                 return;
         }
-        if (!m->was_short)
+        if (!m->was_short) {
                 log_info("Machine short of memory: MemAvailable %" PRIu64 "M, free swap %" PRIu64 "M, stalling",
                          mi.mem_available >> 20, mi.swap_free >> 20);
+                m->shortages++;
+                ctx->status_dirty = true;
+        }
         m->was_short = true;
 
         samples = calloc(n_users ? n_users : 1, sizeof *samples);

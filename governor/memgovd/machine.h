@@ -35,6 +35,7 @@ typedef struct machine_watch {
         unsigned burst;
         shortage_state state;
         bool was_short;
+        uint64_t shortages;            /* times was_short turned true */
         usec_t last_log;
         usec_t last_kill;              /* 0 = never */
         /* The trigger fired: the daemon runs machine_check() with its users. */

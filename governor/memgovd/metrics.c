@@ -47,6 +47,12 @@ static const user_family user_families[] = {
         { "memgov_user_memory_max_bytes", "gauge",
           "MemoryMax= of the user's slice in bytes: the kernel OOM-kills above it. +Inf when unlimited.",
           VALUE_LIMIT, offsetof(metrics_user, max) },
+        { "memgov_user_budget_high_bytes", "gauge",
+          "MemoryHigh= of the user's budget in the configuration, in bytes: what memgovd puts on the slice. +Inf when unlimited.",
+          VALUE_LIMIT, offsetof(metrics_user, budget_high) },
+        { "memgov_user_budget_max_bytes", "gauge",
+          "MemoryMax= of the user's budget in the configuration, in bytes: what memgovd puts on the slice. +Inf when unlimited.",
+          VALUE_LIMIT, offsetof(metrics_user, budget_max) },
         { "memgov_user_swap_usage_bytes", "gauge",
           "Swap used by the user's slice (memory.swap.current), in bytes.",
           VALUE_U64, offsetof(metrics_user, swap_usage) },
@@ -65,9 +71,18 @@ static const user_family user_families[] = {
         { "memgov_user_kernel_oom_kills_total", "counter",
           "Tasks the kernel OOM killer killed in the user's slice since memgovd started (memory.events oom_kill).",
           VALUE_U64, offsetof(metrics_user, kernel_oom_kills) },
+        { "memgov_user_limit_failures_total", "counter",
+          "Attempts to put the budget on the user's slice that failed (a D-Bus error from systemd, a failed write) since memgovd started; each is retried.",
+          VALUE_U64, offsetof(metrics_user, limit_failures) },
+        { "memgov_user_limit_resets_total", "counter",
+          "Times the limits of the user's slice were found changed behind memgovd's back (systemctl set-property, a write to the files) and set again.",
+          VALUE_U64, offsetof(metrics_user, limit_resets) },
         { "memgov_user_under_pressure", "gauge",
           "1 while memgovd considers the user's slice under memory pressure, else 0.",
           VALUE_BOOL, offsetof(metrics_user, under_pressure) },
+        { "memgov_user_limits_stepping", "gauge",
+          "1 while a limit of the user's slice sits above the budget because usage is above it, stepped down as usage falls, else 0.",
+          VALUE_BOOL, offsetof(metrics_user, stepping) },
 };
 
 static void print_header(FILE *f, const char *name, const char *type, const char *help) {
@@ -156,6 +171,15 @@ int metrics_format(FILE *f, const metrics_global *g, const metrics_user *users, 
         print_global_u64(f, "memgov_reload_failures_total", "counter",
                          "Configuration reloads rejected because of errors; the previous configuration stayed in force.",
                          g->reload_failures);
+        print_global_u64(f, "memgov_last_update_timestamp_seconds", "gauge",
+                         "Unix time memgovd wrote this file. It writes it on every change and at least every 90 s.",
+                         g->updated_realtime_sec);
+        print_global_u64(f, "memgov_machine_memory_short", "gauge",
+                         "1 while the machine as a whole is short of memory (MemAvailable and free swap under their floors, memory stalling), else 0.",
+                         g->machine_short ? 1 : 0);
+        print_global_u64(f, "memgov_machine_shortages_total", "counter",
+                         "Machine-wide memory shortages that began since memgovd started.",
+                         g->machine_shortages);
 
         /* The families are printed even with no users, so dashboards see every
          * name with its type from the first scrape on. */

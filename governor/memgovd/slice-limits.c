@@ -146,6 +146,8 @@ static int on_set_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         /* Forget what we think is in force: the next sample reads it back
          * from the slice and tries again. */
         u->limits.known = false;
+        u->limit_failures++;
+        u->ctx->status_dirty = true;
         if (u->limits.failures++ < 3 || u->limits.failures % 100 == 0)
                 log_error("Setting the limits of %s failed: %s: %s", u->unit, e->name, e->message ? e->message : "");
         return 0;
@@ -297,6 +299,7 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
                             "set %s and %s): setting them again",
                             u->unit, format_bytes(a, sizeof a, m->high), format_bytes(b, sizeof b, m->max),
                             format_bytes(c, sizeof c, l->high), format_bytes(d, sizeof d, l->max));
+                u->limit_resets++;
                 force = true;
         }
 
@@ -335,6 +338,8 @@ int limits_update(User *u, const cgfs_memory *m, bool force) {
                 r = write_limits(u, high, max, swap);
         if (r < 0) {
                 l->known = false;
+                u->limit_failures++;
+                ctx->status_dirty = true;
                 update_effective(u, m);
                 return r;
         }

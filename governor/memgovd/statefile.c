@@ -71,6 +71,8 @@ static json_object *user_object(const User *u) {
         json_object_object_add(o, "warns", json_object_new_uint64(u->warns));
         json_object_object_add(o, "kills", json_object_new_uint64(u->kills));
         json_object_object_add(o, "kernel_oom_kills", json_object_new_uint64(u->kernel_oom_kills));
+        json_object_object_add(o, "limit_failures", json_object_new_uint64(u->limit_failures));
+        json_object_object_add(o, "limit_resets", json_object_new_uint64(u->limit_resets));
         json_object_object_add(o, "last_kill_realtime_usec", json_object_new_uint64(u->last_kill_realtime));
         json_object_object_add(o, "last_victim_pid", json_object_new_int(u->last_victim_pid));
         json_object_object_add(o, "last_victim_comm", new_user_string(u->last_victim_comm));
@@ -99,6 +101,8 @@ json_object *statefile_document(const status_info *info, User *const *users, siz
         json_object_object_add(root, "wakeups", json_object_new_uint64(info->wakeups));
         json_object_object_add(root, "reloads", json_object_new_uint64(info->reloads));
         json_object_object_add(root, "reload_failures", json_object_new_uint64(info->reload_failures));
+        json_object_object_add(root, "machine_short", json_object_new_boolean(info->machine_short));
+        json_object_object_add(root, "machine_shortages", json_object_new_uint64(info->machine_shortages));
         json_object_object_add(root, "users", array);
         for (size_t i = 0; i < n_users; i++) {
                 json_object *u = user_object(users[i]);
@@ -179,19 +183,27 @@ int statefile_write_metrics(const char *path, const status_info *info, User *con
                         .usage = u->memory.current,
                         .high = u->effective.memory_high,
                         .max = u->effective.memory_max,
+                        .budget_high = u->config.memory_high,
+                        .budget_max = u->config.memory_max,
                         .swap_usage = u->memory.swap_current,
                         .psi_some_avg10 = u->pressure.some.avg10,
                         .psi_full_avg10 = u->pressure.full.avg10,
                         .warns = u->warns,
                         .kills = u->kills,
                         .kernel_oom_kills = u->kernel_oom_kills,
+                        .limit_failures = u->limit_failures,
+                        .limit_resets = u->limit_resets,
                         .under_pressure = u->under_pressure,
+                        .stepping = u->limits.stepping,
                 };
         }
         g = (metrics_global) {
                 .wakeups = info->wakeups,
                 .reloads = info->reloads,
                 .reload_failures = info->reload_failures,
+                .updated_realtime_sec = info->updated_realtime / USEC_PER_SEC,
+                .machine_short = info->machine_short,
+                .machine_shortages = info->machine_shortages,
                 .dry_run = info->dry_run,
         };
         return metrics_write_textfile(path, &g, m, n_users);

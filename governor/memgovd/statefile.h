@@ -27,6 +27,8 @@ typedef struct status_info {
         usec_t pressure_window;
         usec_t updated_realtime;
         uint64_t wakeups, reloads, reload_failures;
+        bool machine_short;
+        uint64_t machine_shortages;
 } status_info;
 
 /* The status document: the daemon's figures and one object per user.

@@ -154,6 +154,8 @@ struct User {
 
         /* Statistics for status.json and the metrics file. */
         uint64_t warns, kills, kernel_oom_kills, peak;
+        uint64_t limit_failures;           /* attempts to set the limits that failed */
+        uint64_t limit_resets;             /* limits found changed behind memgovd's back */
         usec_t last_kill_realtime;
         pid_t last_victim_pid;
         char last_victim_comm[PROCFS_COMM_MAX];

@@ -60,6 +60,8 @@ static void fill_user(User *u) {
         u->warns = 3;
         u->kills = 2;
         u->kernel_oom_kills = 1;
+        u->limit_failures = 8;
+        u->limit_resets = 9;
         u->last_kill_realtime = 99;
         u->last_victim_pid = 202;
         /* A comm is any 15 bytes: a newline, a priority prefix, no UTF-8. */
@@ -69,7 +71,8 @@ static void fill_user(User *u) {
 static const status_info info = {
         .version = "9.9", .pid = 77, .config_path = "/etc/memgov/memgov.conf", .dry_run = true,
         .limits_backend = LIMITS_CGROUPFS, .psi_privileged = false, .pressure_window = 2000000,
-        .updated_realtime = 5, .wakeups = 6, .reloads = 1, .reload_failures = 0,
+        .updated_realtime = 5 * USEC_PER_SEC + 1, .wakeups = 6, .reloads = 1, .reload_failures = 0,
+        .machine_short = true, .machine_shortages = 4,
 };
 
 static void check_document(json_object *doc) {
@@ -84,6 +87,8 @@ static void check_document(json_object *doc) {
         assert_int_equal(json_object_get_int64(field(doc, "pressure_window_usec")), 2000000);
         assert_int_equal(json_object_get_int64(field(doc, "wakeups")), 6);
         assert_int_equal(json_object_get_int64(field(doc, "reloads")), 1);
+        assert_true(json_object_get_boolean(field(doc, "machine_short")));
+        assert_int_equal(json_object_get_int64(field(doc, "machine_shortages")), 4);
         users = field(doc, "users");
         assert_int_equal(json_object_array_length(users), 1);
         u = json_object_array_get_idx(users, 0);
@@ -106,6 +111,8 @@ static void check_document(json_object *doc) {
         assert_int_equal(json_object_get_int64(field(u, "warns")), 3);
         assert_int_equal(json_object_get_int64(field(u, "kills")), 2);
         assert_int_equal(json_object_get_int64(field(u, "kernel_oom_kills")), 1);
+        assert_int_equal(json_object_get_int64(field(u, "limit_failures")), 8);
+        assert_int_equal(json_object_get_int64(field(u, "limit_resets")), 9);
         assert_int_equal(json_object_get_int64(field(u, "last_kill_realtime_usec")), 99);
         assert_int_equal(json_object_get_int(field(u, "last_victim_pid")), 202);
         /* Valid UTF-8 in the document: the stray bytes escaped, the newline
@@ -166,6 +173,14 @@ static void test_status_file(void **state) {
         buf[n] = 0;
         fclose(f);
         assert_non_null(strstr(buf, "memgov_user_kills_total{uid=\"4242\""));
+        /* What the daemon knows, each in its family. */
+        assert_non_null(strstr(buf, "\nmemgov_user_budget_max_bytes{uid=\"4242\",user=\"al\\\\x1bice\"} 524288000\n"));
+        assert_non_null(strstr(buf, "\nmemgov_user_limit_failures_total{uid=\"4242\",user=\"al\\\\x1bice\"} 8\n"));
+        assert_non_null(strstr(buf, "\nmemgov_user_limit_resets_total{uid=\"4242\",user=\"al\\\\x1bice\"} 9\n"));
+        assert_non_null(strstr(buf, "\nmemgov_user_limits_stepping{uid=\"4242\",user=\"al\\\\x1bice\"} 1\n"));
+        assert_non_null(strstr(buf, "\nmemgov_machine_memory_short 1\n"));
+        assert_non_null(strstr(buf, "\nmemgov_machine_shortages_total 4\n"));
+        assert_non_null(strstr(buf, "\nmemgov_last_update_timestamp_seconds 5\n"));
         assert_int_equal(statefile_write("/nonexistent/memgov/status.json", &info, users, 1), -ENOENT);
         tmptree_free(dir);
 }

@@ -59,14 +59,17 @@ static const char *sample_value(const char *text, const char *prefix, char *buf,
 static const metrics_user alice = {
         .uid = 1001, .user = "alice",
         .usage = 1048576, .high = 3221225472ULL, .max = 4294967296ULL, .swap_usage = 4096,
+        .budget_high = 2147483648ULL, .budget_max = UINT64_MAX,
         .psi_some_avg10 = 12.34, .psi_full_avg10 = 0.5,
         .warns = 2, .kills = 1, .kernel_oom_kills = 3,
-        .under_pressure = true,
+        .limit_failures = 4, .limit_resets = 5,
+        .under_pressure = true, .stepping = true,
 };
 
 static void test_exact_output_one_user(void **state) {
         (void) state;
-        const metrics_global g = { .wakeups = 42, .reloads = 3, .reload_failures = 1, .dry_run = false };
+        const metrics_global g = { .wakeups = 42, .reloads = 3, .reload_failures = 1, .dry_run = false,
+                                   .updated_realtime_sec = 1796073436, .machine_short = true, .machine_shortages = 6 };
         char *text = format(&g, &alice, 1);
 
         static const char expected[] =
@@ -85,6 +88,15 @@ static void test_exact_output_one_user(void **state) {
                 "# HELP memgov_reload_failures_total Configuration reloads rejected because of errors; the previous configuration stayed in force.\n"
                 "# TYPE memgov_reload_failures_total counter\n"
                 "memgov_reload_failures_total 1\n"
+                "# HELP memgov_last_update_timestamp_seconds Unix time memgovd wrote this file. It writes it on every change and at least every 90 s.\n"
+                "# TYPE memgov_last_update_timestamp_seconds gauge\n"
+                "memgov_last_update_timestamp_seconds 1796073436\n"
+                "# HELP memgov_machine_memory_short 1 while the machine as a whole is short of memory (MemAvailable and free swap under their floors, memory stalling), else 0.\n"
+                "# TYPE memgov_machine_memory_short gauge\n"
+                "memgov_machine_memory_short 1\n"
+                "# HELP memgov_machine_shortages_total Machine-wide memory shortages that began since memgovd started.\n"
+                "# TYPE memgov_machine_shortages_total counter\n"
+                "memgov_machine_shortages_total 6\n"
                 "# HELP memgov_user_memory_usage_bytes Memory charged to the user's slice (memory.current), in bytes.\n"
                 "# TYPE memgov_user_memory_usage_bytes gauge\n"
                 "memgov_user_memory_usage_bytes{uid=\"1001\",user=\"alice\"} 1048576\n"
@@ -94,6 +106,12 @@ static void test_exact_output_one_user(void **state) {
                 "# HELP memgov_user_memory_max_bytes MemoryMax= of the user's slice in bytes: the kernel OOM-kills above it. +Inf when unlimited.\n"
                 "# TYPE memgov_user_memory_max_bytes gauge\n"
                 "memgov_user_memory_max_bytes{uid=\"1001\",user=\"alice\"} 4294967296\n"
+                "# HELP memgov_user_budget_high_bytes MemoryHigh= of the user's budget in the configuration, in bytes: what memgovd puts on the slice. +Inf when unlimited.\n"
+                "# TYPE memgov_user_budget_high_bytes gauge\n"
+                "memgov_user_budget_high_bytes{uid=\"1001\",user=\"alice\"} 2147483648\n"
+                "# HELP memgov_user_budget_max_bytes MemoryMax= of the user's budget in the configuration, in bytes: what memgovd puts on the slice. +Inf when unlimited.\n"
+                "# TYPE memgov_user_budget_max_bytes gauge\n"
+                "memgov_user_budget_max_bytes{uid=\"1001\",user=\"alice\"} +Inf\n"
                 "# HELP memgov_user_swap_usage_bytes Swap used by the user's slice (memory.swap.current), in bytes.\n"
                 "# TYPE memgov_user_swap_usage_bytes gauge\n"
                 "memgov_user_swap_usage_bytes{uid=\"1001\",user=\"alice\"} 4096\n"
@@ -112,9 +130,18 @@ static void test_exact_output_one_user(void **state) {
                 "# HELP memgov_user_kernel_oom_kills_total Tasks the kernel OOM killer killed in the user's slice since memgovd started (memory.events oom_kill).\n"
                 "# TYPE memgov_user_kernel_oom_kills_total counter\n"
                 "memgov_user_kernel_oom_kills_total{uid=\"1001\",user=\"alice\"} 3\n"
+                "# HELP memgov_user_limit_failures_total Attempts to put the budget on the user's slice that failed (a D-Bus error from systemd, a failed write) since memgovd started; each is retried.\n"
+                "# TYPE memgov_user_limit_failures_total counter\n"
+                "memgov_user_limit_failures_total{uid=\"1001\",user=\"alice\"} 4\n"
+                "# HELP memgov_user_limit_resets_total Times the limits of the user's slice were found changed behind memgovd's back (systemctl set-property, a write to the files) and set again.\n"
+                "# TYPE memgov_user_limit_resets_total counter\n"
+                "memgov_user_limit_resets_total{uid=\"1001\",user=\"alice\"} 5\n"
                 "# HELP memgov_user_under_pressure 1 while memgovd considers the user's slice under memory pressure, else 0.\n"
                 "# TYPE memgov_user_under_pressure gauge\n"
-                "memgov_user_under_pressure{uid=\"1001\",user=\"alice\"} 1\n";
+                "memgov_user_under_pressure{uid=\"1001\",user=\"alice\"} 1\n"
+                "# HELP memgov_user_limits_stepping 1 while a limit of the user's slice sits above the budget because usage is above it, stepped down as usage falls, else 0.\n"
+                "# TYPE memgov_user_limits_stepping gauge\n"
+                "memgov_user_limits_stepping{uid=\"1001\",user=\"alice\"} 1\n";
 
         assert_string_equal(text, expected);
         free(text);
@@ -238,9 +265,9 @@ static void test_families_grouped(void **state) {
                 assert_memory_equal(line, current, len);
                 n_samples++;
         }
-        /* 5 global samples, 10 families × 3 users. */
-        assert_int_equal(n_seen, 15);
-        assert_int_equal(n_samples, 5 + 10 * 3);
+        /* 8 global samples, 15 families × 3 users. */
+        assert_int_equal(n_seen, 23);
+        assert_int_equal(n_samples, 8 + 15 * 3);
         free(text);
 }
 

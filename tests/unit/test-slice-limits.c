@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -266,10 +267,14 @@ static void test_drift_reapplied(void **state) {
         /* Raised behind memgovd's back: set again on the next sample. */
         tmptree_write(root, "user.slice/user-4242.slice/memory.max", "max\n");
         m.max = INF;
+        assert_int_equal(u.limit_resets, 0);
         assert_int_equal(limits_update(&u, &m, false), 0);
         v = read_back(root, "memory.max");
         assert_string_equal(v, "524288000");
         free(v);
+        /* Counted for the metrics file, once per reset. */
+        assert_int_equal(u.limit_resets, 1);
+        assert_int_equal(u.limit_failures, 0);
 
         /* The kernel keeps whole pages: a value it rounded is no drift. */
         u.config.memory_max = 500 * MiB + 100;
@@ -280,6 +285,18 @@ static void test_drift_reapplied(void **state) {
         v = read_back(root, "memory.max");
         assert_string_equal(v, "untouched");
         free(v);
+        assert_int_equal(u.limit_resets, 1);
+
+        /* A write that fails is counted and retried on the next sample. */
+        ctx.status_dirty = false;
+        assert_int_equal(unlinkat(ctx.cgroot_fd, "user.slice/user-4242.slice/memory.max", 0), 0);
+        assert_int_equal(mkdirat(ctx.cgroot_fd, "user.slice/user-4242.slice/memory.max", 0755), 0);
+        m.max = INF;
+        assert_true(limits_update(&u, &m, false) < 0);
+        assert_int_equal(u.limit_failures, 1);
+        assert_true(ctx.status_dirty);
+        assert_true(limits_update(&u, &m, false) < 0);
+        assert_int_equal(u.limit_failures, 2);
 
         close(ctx.cgroot_fd);
         tmptree_free(root);
