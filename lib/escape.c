@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "util.h"
 
 /* Length of the well-formed UTF-8 sequence at S (Unicode 15, table 3-7), or
  * 0 if the first byte does not start one. The table rules out overlong
@@ -186,22 +187,12 @@ bool escape_is_clean(const char *s, size_t len, escape_flavor flavor) {
         return true;
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* The value of the N hex digits at S, or -1. */
 static long hex_run(const char *s, size_t n) {
         long v = 0;
 
         for (size_t i = 0; i < n; i++) {
-                int d = hex_value(s[i]);
+                int d = unhexchar(s[i]);
                 if (d < 0)
                         return -1;
                 v = v * 16 + d;

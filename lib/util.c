@@ -393,6 +393,16 @@ int parse_boolean(const char *s) {
         return -EINVAL;
 }
 
+int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 char *format_bytes(char *buf, size_t size, uint64_t bytes) {
         static const char suffixes[] = "KMGT";
 

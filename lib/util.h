@@ -94,6 +94,9 @@ int parse_permyriad(const char *s, unsigned *ret);
 /* yes/no/true/false/on/off/1/0 -> 1/0, else -EINVAL. */
 int parse_boolean(const char *s);
 
+/* The value of one hex digit, or -1. */
+int unhexchar(char c);
+
 /* Human formats for logs and tables; return buf. BYTES_INFINITY is "infinity". */
 char *format_bytes(char *buf, size_t size, uint64_t bytes);
 char *format_usec(char *buf, size_t size, usec_t usec);

@@ -83,16 +83,6 @@ static bool starts_with_n(const char *s, size_t len, const char *prefix) {
         return len >= p && memcmp(s, prefix, p) == 0;
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* /dev/kmsg writes every byte below ' ', from 127 up, and the backslash
  * itself as "\xNN" (printk.c). Names are stored raw, as memgovd stores the
  * ones it reads from /proc, and escaped once at each sink: escaping the
@@ -104,7 +94,7 @@ static void copy_field_unescaped(char *dst, size_t size, const char *src, size_t
                 int hi, lo;
 
                 if (src[i] == '\\' && i + 4 <= len && src[i + 1] == 'x' &&
-                    (hi = hexval(src[i + 2])) >= 0 && (lo = hexval(src[i + 3])) >= 0 &&
+                    (hi = unhexchar(src[i + 2])) >= 0 && (lo = unhexchar(src[i + 3])) >= 0 &&
                     (hi | lo) != 0) {
                         dst[o] = (char) (hi << 4 | lo);
                         i += 4;
