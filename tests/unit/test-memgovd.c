@@ -315,171 +315,134 @@ static void test_evaluate_warns(void **state) {
 }
 
 
+/* A slice of 425M against MemoryMax=500M with one task, PID 301, named
+ * COMM, in a dry run: the state the escaping tests evaluate. */
+typedef struct hostile_slice {
+        char *cgroot, *procroot;
+        context ctx;
+        User *u;
+} hostile_slice;
+
+static void hostile_slice_setup(hostile_slice *f, const char *comm) {
+        User *u;
+
+        *f = (hostile_slice) { .cgroot = tmptree_new(), .procroot = tmptree_new(), .u = calloc(1, sizeof(User)) };
+        u = f->u;
+        assert_non_null(u);
+        tmptree_write(f->cgroot, SLICE "/memory.current", "445644800\n");
+        tmptree_write(f->cgroot, SLICE "/memory.high", "max\n");
+        tmptree_write(f->cgroot, SLICE "/memory.max", "524288000\n");
+        tmptree_write(f->cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(f->cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(f->cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(f->procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = comm,
+                                                     .state = 'R', .rss_kb = 409600, .start_time = 5 });
+
+        assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
+        f->ctx.procfs_fd = tmptree_open(f->procroot);
+        f->ctx.mem_total = 8ULL << 30;
+        f->ctx.self = getpid();
+        f->ctx.dry_run = true;
+        f->ctx.pressure_window = 2 * USEC_PER_SEC;
+        f->ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = f->ctx.cgroot_fd,
+                                       .procfs_fd = f->ctx.procfs_fd };
+        f->ctx.limits_backend = LIMITS_CGROUPFS;
+        f->ctx.on_watch = on_watch;
+        kmsg_init(&f->ctx.kmsg);
+        u->ctx = &f->ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(f->ctx.mem_total, &u->config);
+        u->config.memory_max = 524288000;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+}
+
+static void hostile_slice_done(hostile_slice *f) {
+        user_teardown(f->u);
+        close(f->ctx.cgroot_fd);
+        close(f->ctx.procfs_fd);
+        sd_event_unref(f->ctx.event);
+        tmptree_free(f->procroot);
+        tmptree_free(f->cgroot);
+}
+
+/* One evaluation at LOG_DEBUG with stderr (not the journal: records reach
+ * it too) captured into TEXT. */
+static void evaluate_capturing_stderr(User *u, char *text, size_t size) {
+        char out[] = "/tmp/test-memgovd-XXXXXX";
+        int fd, saved;
+        FILE *f;
+        size_t n;
+
+        fd = mkstemp(out);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        unsetenv("JOURNAL_STREAM");
+        log_setup();
+        log_set_max_priority(LOG_DEBUG);
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        log_set_max_priority(LOG_EMERG);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+
+        f = fopen(out, "re");
+        assert_non_null(f);
+        n = fread(text, 1, size - 1, f);
+        text[n] = 0;
+        fclose(f);
+        unlink(out);
+}
+
 /* A hog named to forge journal lines and terminal sequences: everything
  * memgovd writes about it (the warning record, the candidate table, the
  * log lines) carries the name escaped. Records reach stderr here because
  * stderr is not the journal; the stderr backstop alone would turn the
  * newline into '?', so "\\n" proves the escaping at the sink. */
 static void test_forged_comm_escaped(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new(), out[] = "/tmp/test-memgovd-XXXXXX", text[16384];
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
-        int fd, saved;
-        FILE *f;
-        size_t n;
+        hostile_slice f;
+        char text[16384];
 
         (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242,
-                                                  .comm = "x\n<0>\033[2J\302\233", .state = 'R', .rss_kb = 409600,
-                                                  .start_time = 5 });
-
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.dry_run = true;
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
-        u->ctx = &ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
-        u->config.memory_max = 524288000;
-        u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
-
-        fd = mkstemp(out);
-        assert_true(fd >= 0);
-        fflush(stderr);
-        saved = dup(STDERR_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-        unsetenv("JOURNAL_STREAM");
-        log_setup();
-        log_set_max_priority(LOG_DEBUG);
-        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
-        log_set_max_priority(LOG_EMERG);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        assert_int_equal(u->warns, 1);
-
-        f = fopen(out, "re");
-        assert_non_null(f);
-        n = fread(text, 1, sizeof text - 1, f);
-        text[n] = 0;
-        fclose(f);
-        unlink(out);
+        hostile_slice_setup(&f, "x\n<0>\033[2J\302\233");
+        evaluate_capturing_stderr(f.u, text, sizeof text);
+        assert_int_equal(f.u->warns, 1);
         /* In the message's "largest:" list, escaped. */
         assert_non_null(strstr(text, "largest: x\\n<0>\\x1b[2J\\u009b (pid 301)"));
         for (const char *p = text; *p; p++)
                 assert_true(*p == '\n' || ((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f));
         assert_null(strstr(text, "\n<0>"));
-
-        user_teardown(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        sd_event_unref(ctx.event);
-        tmptree_free(procroot);
-        tmptree_free(cgroot);
+        hostile_slice_done(&f);
 }
 
 /* A subtree of the slice that cannot be read is logged (escaped) and the
  * rest of the slice is still acted on. */
 static void test_unreadable_subtree_logged(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new(), out[] = "/tmp/test-memgovd-XXXXXX", text[16384];
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
-        int fd, saved;
-        FILE *f;
-        size_t n;
+        hostile_slice f;
+        char text[16384];
 
         (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242,
-                                                  .comm = "hog", .state = 'R', .rss_kb = 409600, .start_time = 5 });
+        hostile_slice_setup(&f, "hog");
         /* A cgroup the user named, whose task list cannot be read. */
-        tmptree_mkdir(cgroot, SLICE "/evil\n<0>/cgroup.procs");
-
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.dry_run = true;
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
-        u->ctx = &ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
-        u->config.memory_max = 524288000;
-        u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
-
-        fd = mkstemp(out);
-        assert_true(fd >= 0);
-        fflush(stderr);
-        saved = dup(STDERR_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-        unsetenv("JOURNAL_STREAM");
-        log_setup();
-        log_set_max_priority(LOG_DEBUG);
-        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
-        log_set_max_priority(LOG_EMERG);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        assert_int_equal(u->warns, 1);
-
-        f = fopen(out, "re");
-        assert_non_null(f);
-        n = fread(text, 1, sizeof text - 1, f);
-        text[n] = 0;
-        fclose(f);
-        unlink(out);
+        tmptree_mkdir(f.cgroot, SLICE "/evil\n<0>/cgroup.procs");
+        evaluate_capturing_stderr(f.u, text, sizeof text);
+        assert_int_equal(f.u->warns, 1);
         /* Said, with the user's cgroup name escaped, and the warning still given. */
         assert_non_null(strstr(text, "part of the slice could not be read; 1 subtree(s) left out, the first /"
                                      SLICE "/evil\\n<0>: "));
         assert_non_null(strstr(text, "acting on the 1 task(s) that could"));
         assert_non_null(strstr(text, "largest: hog (pid 301)"));
-        user_teardown(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        sd_event_unref(ctx.event);
-        tmptree_free(procroot);
-        tmptree_free(cgroot);
+        hostile_slice_done(&f);
 }
 
 /* A slice over budget with four 30M workers and no swap, its own OOM
