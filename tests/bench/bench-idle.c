@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #include "cgfs.h"
 #include "snapshot.h"
 #include "util.h"
@@ -53,34 +55,6 @@ static int n_slices;
 static int cgroot_fd = -1, procfs_fd = -1;
 static int *current_fds;
 static char (*names)[64];
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void write_file(const char *dir, const char *name, const char *content) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "we");
-        if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
-                perror(path);
-                exit(1);
-        }
-}
 
 static void make_slice(const char *root, const char *cgroup) {
         char dir[512];
@@ -108,16 +82,16 @@ static void make_slice(const char *root, const char *cgroup) {
         for (size_t i = 0; i < sizeof stat_keys / sizeof *stat_keys; i++)
                 len += (size_t) snprintf(stat + len, sizeof stat - len, "%s %u\n", stat_keys[i],
                                          (unsigned) (i * 40960));
-        write_file(dir, "memory.current", "1634304\n");
-        write_file(dir, "memory.high", "966367641\n");
-        write_file(dir, "memory.max", "1073741824\n");
-        write_file(dir, "memory.swap.current", "0\n");
-        write_file(dir, "memory.swap.max", "max\n");
-        write_file(dir, "memory.peak", "2334720\n");
-        write_file(dir, "memory.stat", stat);
-        write_file(dir, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
-        write_file(dir, "memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
-        write_file(dir, "memory.pressure",
+        bench_write_file(dir, "memory.current", "1634304\n");
+        bench_write_file(dir, "memory.high", "966367641\n");
+        bench_write_file(dir, "memory.max", "1073741824\n");
+        bench_write_file(dir, "memory.swap.current", "0\n");
+        bench_write_file(dir, "memory.swap.max", "max\n");
+        bench_write_file(dir, "memory.peak", "2334720\n");
+        bench_write_file(dir, "memory.stat", stat);
+        bench_write_file(dir, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
+        bench_write_file(dir, "memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
+        bench_write_file(dir, "memory.pressure",
                    "some avg10=0.00 avg60=0.00 avg300=0.00 total=1234\n"
                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n");
 }
@@ -294,11 +268,11 @@ int main(int argc, char **argv) {
                         return 1;
                 check_all(k);   /* warm the dentry cache */
                 for (int r = 0; r < runs; r++) {
-                        double t0 = now_us();
+                        double t0 = bench_now_ms() * 1e3;
                         check_all(k);
-                        t[r] = (now_us() - t0) / n_slices;
+                        t[r] = (bench_now_ms() * 1e3 - t0) / n_slices;
                 }
-                double calls = syscalls_per_check(k), us = median(t, (size_t) runs);
+                double calls = syscalls_per_check(k), us = bench_median(t, (size_t) runs);
 
                 printf("%-30s %10.1f %10.2f\n", kind_names[k], calls, us);
                 if (out)

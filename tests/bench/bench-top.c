@@ -21,14 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
+#include "bench-util.h"
 
 static double run_ms(char *const argv[]) {
-        double start = now_ms();
+        double start = bench_now_ms();
         int status;
         pid_t pid = fork();
 
@@ -47,7 +43,7 @@ static double run_ms(char *const argv[]) {
                 fprintf(stderr, "bench-top: %s failed (status %d)\n", argv[0], status);
                 exit(1);
         }
-        return now_ms() - start;
+        return bench_now_ms() - start;
 }
 
 /* Runs argv once and returns its stdout (NUL-terminated, malloc'd). */
@@ -130,16 +126,6 @@ static void check_listed(const char *json, const pid_t *pids, int n) {
         printf("memgovctl top --json listed all %d tasks\n", n);
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv) {
         const char *memgovctl = argc > 1 ? argv[1] : "memgovctl";
         int n = argc > 2 ? atoi(argv[2]) : 2000;
@@ -218,8 +204,8 @@ int main(int argc, char **argv) {
                 ratio[i] = t_ps[i] / t_top[i];
         }
 
-        double m_top = median(t_top, (size_t) pairs), m_ps = median(t_ps, (size_t) pairs);
-        double m_ratio = median(ratio, (size_t) pairs);
+        double m_top = bench_median(t_top, (size_t) pairs), m_ps = bench_median(t_ps, (size_t) pairs);
+        double m_ratio = bench_median(ratio, (size_t) pairs);
         printf("processes: %d, pairs: %d\n", n, pairs);
         printf("memgovctl top --json: median %.1f ms\n", m_top);
         printf("ps -o pid,rss,cputime,comm -p LIST: median %.1f ms\n", m_ps);

@@ -20,38 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #include "cgfs.h"
 #include "snapshot.h"
 
 #define SCOPES 20
-
-static double now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void write_file(const char *dir, const char *name, const char *content) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "we");
-        if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
-                perror(path);
-                exit(1);
-        }
-}
 
 static void rm_tree(const char *path) {
         char cmd[600];
@@ -119,16 +93,16 @@ int main(int argc, char **argv) {
         snprintf(dir, sizeof dir, "%s/user.slice", root);
         mkdir(dir, 0755);
         mkdir(slice, 0755);
-        write_file(slice, "cgroup.procs", "");
-        write_file(slice, "memory.current", "1073741824\n");
-        write_file(slice, "memory.high", "max\n");
-        write_file(slice, "memory.max", "2147483648\n");
-        write_file(slice, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
-        write_file(slice, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+        bench_write_file(slice, "cgroup.procs", "");
+        bench_write_file(slice, "memory.current", "1073741824\n");
+        bench_write_file(slice, "memory.high", "max\n");
+        bench_write_file(slice, "memory.max", "2147483648\n");
+        bench_write_file(slice, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
+        bench_write_file(slice, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
                                              "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
         snprintf(dir, sizeof dir, "%s/user@4242.service", slice);
         mkdir(dir, 0755);
-        write_file(dir, "cgroup.procs", "");
+        bench_write_file(dir, "cgroup.procs", "");
         for (int s = 0; s < SCOPES; s++) {
                 char scope[512];
                 snprintf(scope, sizeof scope, "%s/app-%02d.scope", dir, s);
@@ -141,7 +115,7 @@ int main(int argc, char **argv) {
                 }
         }
 
-        double spawn_start = now_ms();
+        double spawn_start = bench_now_ms();
         for (int i = 0; i < n; i++) {
                 pid_t pid = fork();
                 if (pid < 0) {
@@ -163,7 +137,7 @@ int main(int argc, char **argv) {
         for (int s = 0; s < SCOPES; s++)
                 fclose(procs[s]);
         printf("processes: %d in %d scopes (spawned in %.1f s), runs: %d\n", n, SCOPES,
-               (now_ms() - spawn_start) / 1e3, runs);
+               (bench_now_ms() - spawn_start) / 1e3, runs);
 
         cgroot_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         procfs_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -173,20 +147,20 @@ int main(int argc, char **argv) {
         for (int r = -1; r < runs; r++) {   /* run -1 warms the caches */
                 cgfs_procs p;
                 snapshot s;
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
 
                 if (cgfs_collect_procs(cgroot_fd, cgroup, &p) < 0) {
                         fprintf(stderr, "bench-walk: walk failed\n");
                         return 1;
                 }
-                double t1 = now_ms();
+                double t1 = bench_now_ms();
                 cgfs_procs_done(&p);
-                double t2 = now_ms();
+                double t2 = bench_now_ms();
                 if (snapshot_take(cgroot_fd, procfs_fd, cgroup, 4242, SNAPSHOT_TASKS, &s) < 0) {
                         fprintf(stderr, "bench-walk: snapshot failed\n");
                         return 1;
                 }
-                double t3 = now_ms();
+                double t3 = bench_now_ms();
                 n_read = s.slice.n_tasks;
                 snapshot_done(&s);
                 if (r >= 0) {
@@ -200,7 +174,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++)
                 waitpid(pids[i], NULL, 0);
 
-        double m_walk = median(t_walk, (size_t) runs), m_snap = median(t_snap, (size_t) runs);
+        double m_walk = bench_median(t_walk, (size_t) runs), m_snap = bench_median(t_snap, (size_t) runs);
         printf("task walk (cgroup.procs of %d cgroups): median %.2f ms, %.2f us per task\n", SCOPES + 2, m_walk,
                m_walk * 1e3 / n);
         printf("snapshot (walk + /proc stat, status, oom_score_adj of each task; %zu read): median %.1f ms, "
@@ -210,26 +184,26 @@ int main(int argc, char **argv) {
         /* A user's 20,000 empty cgroups (tmpfs here: a real cgroupfs costs more per directory). */
         snprintf(dir, sizeof dir, "%s/user@4242.service/empty.slice", slice);
         mkdir(dir, 0755);
-        write_file(dir, "cgroup.procs", "");
+        bench_write_file(dir, "cgroup.procs", "");
         for (int i = 0; i < 20000; i++) {
                 char c[512];
                 snprintf(c, sizeof c, "%s/e%05d", dir, i);
                 mkdir(c, 0755);
-                write_file(c, "cgroup.procs", "");
+                bench_write_file(c, "cgroup.procs", "");
         }
         for (int r = -1; r < runs; r++) {
                 cgfs_procs p;
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
                 if (cgfs_collect_procs(cgroot_fd, cgroup, &p) < 0)
                         return 1;
                 if (r >= 0)
-                        t_empty[r] = now_ms() - t0;
+                        t_empty[r] = bench_now_ms() - t0;
                 n_walked = p.n_walked;
                 truncated = p.truncated;
                 cgfs_procs_done(&p);
         }
         printf("walk with 20,000 empty cgroups beside them: median %.1f ms, %zu cgroups examined%s\n",
-               median(t_empty, (size_t) runs), n_walked,
+               bench_median(t_empty, (size_t) runs), n_walked,
                truncated ? " (stopped by the cap, CGFS_WALK_MAX_CGROUPS)" : "");
 
         close(cgroot_fd);
