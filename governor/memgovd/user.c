@@ -104,6 +104,9 @@ static void log_failed_answer(const User *u, const resolver_answer *a, usec_t no
         if (a->passwd_error == -ENOENT && !keep)
                 log_warning("uid %u has no passwd entry (not found); using defaults and users.d/%u.conf",
                             (unsigned) a->uid, (unsigned) a->uid);
+        else if (a->passwd_error == -ENOENT)
+                log_warning("uid %u has no passwd entry any more; %s, asking again in %s", (unsigned) a->uid, with,
+                            retry);
         else if (a->passwd_error < 0)
                 log_warning_errno(a->passwd_error, "Cannot look up uid %u (%m); %s, asking again in %s",
                                   (unsigned) a->uid, with, retry);
@@ -142,11 +145,8 @@ int user_take_answer(User *u, const config_set *c, resolver_answer *a, usec_t no
          * too, and is asked again later; without one, the partial answer is
          * better than nothing. */
         keep = !complete && had_good;
-        if (!complete) {
-                log_failed_answer(u, a, now, keep);
-                if (a->passwd_error != -ENOENT || had_good)
-                        u->nss_retry_at = now + USER_NSS_RETRY_USEC;
-        }
+        if (!complete && (a->passwd_error != -ENOENT || had_good))
+                u->nss_retry_at = now + USER_NSS_RETRY_USEC;
         if (!keep) {
                 if (a->passwd_error == 0) {
                         snprintf(u->name, sizeof u->name, "%s", a->name);
@@ -168,6 +168,9 @@ int user_take_answer(User *u, const config_set *c, resolver_answer *a, usec_t no
                 if (r < 0)
                         return r;
         }
+        /* After the take: the log says what the user is governed with now. */
+        if (!complete)
+                log_failed_answer(u, a, now, keep);
         r = user_layer_config(u, c);
         if (r < 0)
                 return r;
