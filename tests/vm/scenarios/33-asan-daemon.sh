@@ -98,6 +98,7 @@ FORGED_PID=$(pgrep -u 1001 -f forged.pl | head -n 1)
 assert_eq "$FORGED" "$(cat "/proc/$FORGED_PID/comm")" "the forged comm is in place"
 mg_wait_event 60 warn MEMGOV_UID=1001 || fail "no warning within 60 s (usage $(($(slice_file alice memory.current) / M))M)"
 mg_events warn MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
+assert_eq 50% "$(mg_field warn MEMGOV_WARN_LEVEL MEMGOV_UID=1001)" "the warning's level"
 mg_wait_event 120 kill MEMGOV_UID=1001 || die "no kill within 120 s (usage $(($(slice_file alice memory.current) / M))M)"
 mg_events kill MEMGOV_UID=1001 | head -n 1 | jq -r '.MESSAGE' | sed 's/^/    /'
 assert_eq "$FORGED_PID" "$(mg_field kill MEMGOV_VICTIM_PID MEMGOV_UID=1001)" "the victim is the forged-name hog"
@@ -142,6 +143,37 @@ assert_eq "" "$reports" "sanitizer reports in $ASAN_LOGS"
 assert_eq 0 "$(journalctl -b -u memgovd.service -o cat --no-pager | grep -cE 'Sanitizer|runtime error:')" \
   "sanitizer lines in memgovd's journal"
 assert_untouched bobjob
+
+# --- control: LeakSanitizer runs in this very unit, and needs the relaxation --
+# asan-leak-probe leaks 4242 bytes on purpose. Run as memgovd.service with
+# the drop-in above, LSan must report it; with the unit's own system call
+# filter it must fail, which is why the drop-in relaxes it.
+PROBE_DROPIN=${DROPIN%/*}/zz-probe.conf
+UNIT_FILTER=("SystemCallFilter=" "SystemCallFilter=@system-service process_mrelease"
+  "SystemCallFilter=~@privileged @resources")
+# probe [SERVICE-LINES...]: runs the probe as memgovd.service; sets
+# PROBE_STATUS and PROBE_REPORT.
+probe() {
+  printf '%s\n' "[Service]" "Type=exec" "ExecStart=" "ExecStart=/usr/local/sbin/asan-leak-probe" "$@" >"$PROBE_DROPIN"
+  systemctl daemon-reload
+  rm -rf "$ASAN_LOGS"
+  systemctl reset-failed memgovd.service 2>/dev/null || true
+  systemctl start memgovd.service || true
+  wait_for "! systemctl is-active -q memgovd.service" 30 || true
+  PROBE_STATUS=$(systemctl show -p ExecMainStatus --value memgovd.service)
+  PROBE_REPORT=$(cat "$ASAN_LOGS"/* 2>/dev/null)
+  log "probe ($*): exit $PROBE_STATUS; report: $(grep -m1 -E 'ERROR|SUMMARY|fatal' <<<"$PROBE_REPORT")"
+}
+probe
+assert_true "the leak probe fails as memgovd.service (exit $PROBE_STATUS)" test "${PROBE_STATUS:-0}" -ne 0
+assert_match '4242 byte\(s\) leaked' "$PROBE_REPORT" "LSan's report of the probe's leak"
+probe "${UNIT_FILTER[@]}" "SystemCallFilter=@resources"
+assert_true "without @debug the probe fails (exit $PROBE_STATUS)" test "${PROBE_STATUS:-0}" -ne 0
+assert_match 'LeakSanitizer has encountered a fatal error' "$PROBE_REPORT" "LSan without ptrace"
+probe "${UNIT_FILTER[@]}" "SystemCallFilter=@debug"
+log "without @resources: exit $PROBE_STATUS"
+rm -f "$PROBE_DROPIN"
+systemctl reset-failed memgovd.service 2>/dev/null || true
 
 stop_units
 mg_cleanup_users alice bob
