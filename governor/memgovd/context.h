@@ -47,6 +47,7 @@ typedef struct context {
 
         actuator actuator;
         kmsg kmsg;
+        struct resolver *resolver;         /* NSS look-ups, off the loop */
         sd_bus *bus;                       /* the system bus, for SetUnitProperties */
         limits_backend limits_backend;
         usec_t bus_retry_at;               /* CLOCK_MONOTONIC: no connection attempt before */

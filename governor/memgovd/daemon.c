@@ -149,6 +149,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
                 if (u->oom.next_try && u->oom.next_try <= now)
                         oom_report_retry(u);
+                users_follow_lookup(&d->ctx, u, now);
                 if (user_next_due(u, true, &slack) <= now + slack && !sampler_idle_look(u))
                         (void) sampler_evaluate(u, SAMPLE_TIMER);
         }
@@ -201,6 +202,12 @@ static int on_rescan(sd_event_source *s, void *userdata) {
                 return 0;
         users_reconcile(&d->ctx, &d->users, d->config, seen, n_seen);
         return 0;
+}
+
+static void on_answer(void *userdata, resolver_answer *a) {
+        Daemon *d = userdata;
+
+        users_answer(&d->ctx, &d->users, d->config, a);
 }
 
 static void on_machine_event(void *userdata) {
@@ -424,6 +431,12 @@ int daemon_start(Daemon *d) {
         if (r < 0)
                 return r;
 
+        /* After the signals are blocked: the thread must take none. */
+        r = resolver_start(&d->resolver, d->ctx.event, &nss_libc, on_answer, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the NSS look-up thread: %m");
+        d->ctx.resolver = &d->resolver;
+
         (void) machine_start(&d->machine, &d->ctx, &d->config->governor);
 
         r = discovery_start(&d->discovery, d->ctx.event, d->ctx.cgroot_fd, on_discovery, d);
@@ -452,6 +465,9 @@ int daemon_run(Daemon *d) {
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
+        /* First: the thread's answers go to the users. */
+        resolver_stop(&d->resolver);
+        d->ctx.resolver = NULL;
         users_clear(&d->users);
         machine_stop(&d->machine);
         discovery_stop(&d->discovery);

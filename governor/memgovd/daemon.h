@@ -17,6 +17,7 @@
 #include "context.h"
 #include "discovery.h"
 #include "machine.h"
+#include "resolver.h"
 #include "users.h"
 
 typedef struct Daemon {
@@ -27,6 +28,7 @@ typedef struct Daemon {
         sd_event_source *rescan;           /* defer: reconcile users with logind and user.slice */
         discovery discovery;
         machine_watch machine;             /* /proc/pressure/memory: machine-wide shortage */
+        resolver resolver;                 /* NSS look-ups in their own thread */
 
         char *config_path;
         config_set *config;

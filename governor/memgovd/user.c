@@ -12,102 +12,40 @@
 #include "report.h"
 #include "user.h"
 
-/* The names of the user's groups, for groups.d. A group that cannot be
- * looked up is logged, not skipped in silence: its groups.d file then does
- * not apply, and the admin must be able to see why. */
-static int user_groups(const nss_ops *nss, const struct passwd *pw, char ***ret) {
-        _cleanup_strv_free_ char **groups = NULL;
-        _cleanup_free_ gid_t *gids = NULL;
-        size_t n;
+/* The user's rootless containers run as their subordinate uids: those
+ * processes are the user's, not another user's. /etc/subuid is a local
+ * file: read in the loop, by name once the name is known, by uid before. */
+static int user_read_subuids(User *u) {
+        subuid_range *ranges = NULL;
+        size_t n = 0;
         int r;
 
-        r = nss_getgrouplist(nss, pw->pw_name, pw->pw_gid, &gids, &n);
-        if (r < 0) {
-                char name[ESCAPE_BUFSIZE(64)];
-
-                return log_warning_errno(r, "Cannot list the groups of %s (uid %u), groups.d does not apply: %m",
-                                         escape_text(pw->pw_name, name, sizeof name), (unsigned) pw->pw_uid);
-        }
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *buf = NULL;
-                struct group gr;
-
-                r = nss_getgrgid(nss, gids[i], &gr, &buf);
-                if (r == -ENOENT)       /* a gid without a name has no groups.d file */
-                        continue;
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        log_warning_errno(r, "Cannot look up group %u of uid %u, its groups.d file does not apply: %m",
-                                          (unsigned) gids[i], (unsigned) pw->pw_uid);
-                        continue;
-                }
-                r = strv_extend(&groups, gr.gr_name);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(groups);
-        return 0;
-}
-
-int user_resolve_config(User *u, const config_set *c) {
-        return user_resolve_config_nss(u, c, &nss_libc);
-}
-
-/* Name, groups and subordinate uids: everything asked of NSS and /etc. */
-static int user_lookup(User *u, const nss_ops *nss, usec_t now) {
-        _cleanup_free_ char *pwbuf = NULL;
-        _cleanup_strv_free_ char **groups = NULL;
-        struct passwd pw;
-        int r;
-
-        r = nss_getpwuid(nss, u->uid, &pw, &pwbuf);
+        r = subuid_read(AT_FDCWD, "/etc/subuid", u->nss_named ? u->name : NULL, u->uid, &ranges, &n);
         if (r == -ENOMEM)
                 return r;
-        if (r >= 0) {
-                snprintf(u->name, sizeof u->name, "%s", pw.pw_name);
-                r = user_groups(nss, &pw, &groups);
-                if (r == -ENOMEM)
-                        return r;
-        } else {
-                /* No passwd entry: users.d/UID.conf can still match. */
-                snprintf(u->name, sizeof u->name, "%u", (unsigned) u->uid);
-                log_warning_errno(r, "uid %u has no passwd entry (%s); using defaults and users.d/%u.conf",
-                                  (unsigned) u->uid, r == -ENOENT ? "not found" : strerror(-r), (unsigned) u->uid);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read /etc/subuid (%m): processes of %s's subordinate uids "
+                                  "count as another user's", u->name);
+                return 0;
         }
-
-        /* The user's rootless containers run as their subordinate uids:
-         * those processes are the user's, not another user's. */
-        {
-                subuid_range *ranges = NULL;
-                size_t n = 0;
-
-                r = subuid_read(AT_FDCWD, "/etc/subuid", u->name, u->uid, &ranges, &n);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        log_warning_errno(r, "Cannot read /etc/subuid (%m): processes of %s's subordinate uids "
-                                          "count as another user's", u->name);
-                else {
-                        free(u->subuids);
-                        u->subuids = ranges;
-                        u->n_subuids = n;
-                }
-        }
-
-        strv_free(u->nss_groups);
-        u->nss_groups = TAKE_PTR(groups);
-        u->nss_at = now;
+        free(u->subuids);
+        u->subuids = ranges;
+        u->n_subuids = n;
         return 0;
 }
 
-/* The user's layered config from C, with the groups of the last look-up. */
-static int user_apply_config(User *u, const config_set *c) {
+int user_layer_config(User *u, const config_set *c) {
         const char *sources[_UC_COUNT];
         user_config resolved, copy;
         int r;
 
-        config_resolve_user_sources(c, u->uid, u->name, u->nss_groups, &resolved, sources);
+        assert(u);
+        assert(c);
+
+        if (!u->nss_named)
+                /* Until passwd answers, the uid stands for the name in logs. */
+                snprintf(u->name, sizeof u->name, "%u", (unsigned) u->uid);
+        config_resolve_user_sources(c, u->uid, u->nss_named ? u->name : NULL, u->nss_groups, &resolved, sources);
         if (config_limits_conflict(&resolved)) {
                 char h[FORMAT_BYTES_MAX], m[FORMAT_BYTES_MAX];
 
@@ -132,20 +70,124 @@ static int user_apply_config(User *u, const config_set *c) {
         return 0;
 }
 
-int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss) {
-        int r = user_lookup(u, nss, now_usec(CLOCK_MONOTONIC));
+int user_first_config(User *u, const config_set *c) {
+        int r = user_layer_config(u, c);
 
         if (r < 0)
                 return r;
-        return user_apply_config(u, c);
+        return user_read_subuids(u);
 }
 
-int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now) {
-        /* A reload re-layers every user's files; asking NSS for each of them
-         * again would hold the loop for users x a slow directory server. */
-        if (u->nss_at != 0 && now >= u->nss_at && now - u->nss_at < USER_NSS_MAX_AGE_USEC)
-                return user_apply_config(u, c);
-        return user_resolve_config_nss(u, c, nss);
+/* What the user is governed with while their look-up is missing or failed. */
+#define GOVERNED_WITH_MAX (ESCAPE_BUFSIZE(64) + 160)
+static const char *governed_with(const User *u, usec_t now, char *buf, size_t size) {
+        char age[FORMAT_USEC_MAX], name[ESCAPE_BUFSIZE(64)];
+
+        if (u->nss_at != 0)
+                snprintf(buf, size, "governing with the look-up of %s ago", format_usec(age, sizeof age, now - u->nss_at));
+        else if (u->nss_named)
+                snprintf(buf, size, "governing without groups.d (users.d/%s.conf, users.d/%u.conf and the defaults)",
+                         escape_text(u->name, name, sizeof name), (unsigned) u->uid);
+        else
+                snprintf(buf, size, "governing without groups.d (users.d/%u.conf and the defaults)", (unsigned) u->uid);
+        return buf;
+}
+
+/* Logs what failed in A. The names in it come from a directory an admin
+ * controls, yet are escaped like any other name. */
+static void log_failed_answer(const User *u, const resolver_answer *a, usec_t now, bool keep) {
+        char name[ESCAPE_BUFSIZE(64)], with[GOVERNED_WITH_MAX], retry[FORMAT_USEC_MAX];
+
+        (void) governed_with(u, now, with, sizeof with);
+        (void) format_usec(retry, sizeof retry, USER_NSS_RETRY_USEC);
+        if (a->passwd_error == -ENOENT && !keep)
+                log_warning("uid %u has no passwd entry (not found); using defaults and users.d/%u.conf",
+                            (unsigned) a->uid, (unsigned) a->uid);
+        else if (a->passwd_error == -ENOENT)
+                log_warning("uid %u has no passwd entry any more; %s, asking again in %s", (unsigned) a->uid, with,
+                            retry);
+        else if (a->passwd_error < 0)
+                log_warning_errno(a->passwd_error, "Cannot look up uid %u (%m); %s, asking again in %s",
+                                  (unsigned) a->uid, with, retry);
+        else if (a->groups_error < 0)
+                log_warning_errno(a->groups_error, "Cannot list the groups of %s (uid %u) (%m); %s, asking again in %s",
+                                  escape_text(a->name, name, sizeof name), (unsigned) a->uid, with, retry);
+        else if (a->n_failed_groups > 0)
+                log_warning_errno(a->failed_error,
+                                  "Cannot look up group %u of %s (uid %u) (%m)%s; %s, asking again in %s",
+                                  (unsigned) a->failed_gid, escape_text(a->name, name, sizeof name), (unsigned) a->uid,
+                                  a->n_failed_groups > 1 ? " and other groups" : "",
+                                  keep ? with : "its groups.d file does not apply", retry);
+}
+
+int user_take_answer(User *u, const config_set *c, resolver_answer *a, usec_t now) {
+        bool complete = resolver_answer_complete(a), had_good = u->nss_at != 0, keep;
+        int r;
+
+        assert(u);
+        assert(c);
+        assert(a);
+        assert(a->uid == u->uid);
+
+        u->nss_pending = false;
+        u->nss_retry_at = 0;
+        if (u->nss_slow_logged) {
+                char took[FORMAT_USEC_MAX];
+
+                log_info("NSS look-up for uid %u answered after %s", (unsigned) u->uid,
+                         format_usec(took, sizeof took, now - u->nss_asked_at));
+        }
+
+        /* "No such user" is an answer; but a directory server that lost a
+         * user who is logged in is more likely in trouble than right, so a
+         * last good look-up is kept. Anything less than complete keeps it
+         * too, and is asked again later; without one, the partial answer is
+         * better than nothing. */
+        keep = !complete && had_good;
+        if (!complete && (a->passwd_error != -ENOENT || had_good))
+                u->nss_retry_at = now + USER_NSS_RETRY_USEC;
+        if (!keep) {
+                if (a->passwd_error == 0) {
+                        snprintf(u->name, sizeof u->name, "%s", a->name);
+                        u->nss_named = true;
+                        if (a->groups_error == 0) {
+                                strv_free(u->nss_groups);
+                                u->nss_groups = TAKE_PTR(a->groups);
+                        }
+                } else if (a->passwd_error == -ENOENT) {
+                        u->nss_named = false;
+                        strv_free(u->nss_groups);
+                        u->nss_groups = NULL;
+                }
+                /* Only a complete answer is a good look-up; a missing passwd
+                 * entry is one too (there is nothing more to find). */
+                if (complete || a->passwd_error == -ENOENT)
+                        u->nss_at = now;
+                r = user_read_subuids(u);
+                if (r < 0)
+                        return r;
+        }
+        /* After the take: the log says what the user is governed with now. */
+        if (!complete)
+                log_failed_answer(u, a, now, keep);
+        r = user_layer_config(u, c);
+        if (r < 0)
+                return r;
+        return !keep;
+}
+
+bool user_lookup_stale(const User *u, usec_t now) {
+        return u->nss_at == 0 || now < u->nss_at || now - u->nss_at >= USER_NSS_MAX_AGE_USEC;
+}
+
+void user_check_slow_lookup(User *u, usec_t now) {
+        char took[FORMAT_USEC_MAX], with[GOVERNED_WITH_MAX];
+
+        if (!u->nss_pending || u->nss_slow_logged || now < u->nss_asked_at + USER_NSS_SLOW_USEC)
+                return;
+        u->nss_slow_logged = true;
+        log_warning("NSS look-up for uid %u has taken %s; %s", (unsigned) u->uid,
+                    format_usec(took, sizeof took, now - u->nss_asked_at), governed_with(u, now, with, sizeof with));
 }
 
 usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack) {
@@ -190,6 +232,10 @@ usec_t user_next_due(const User *u, bool eval_only, usec_t *ret_slack) {
         }
         if (!eval_only) {
                 CONSIDER(u->slice_retry_at, 50 * USEC_PER_MSEC);
+                if (u->nss_pending && !u->nss_slow_logged)
+                        CONSIDER(u->nss_asked_at + USER_NSS_SLOW_USEC, USEC_PER_SEC);
+                else if (!u->nss_pending)
+                        CONSIDER(u->nss_retry_at, USEC_PER_SEC);
                 CONSIDER(u->oom.next_try, 20 * USEC_PER_MSEC);
         }
 #undef CONSIDER

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "procfs.h"
 #include "psi.h"
+#include "resolver.h"
 #include "shortage.h"
 #include "subuid.h"
 
@@ -141,8 +142,14 @@ struct User {
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */
         usec_t last_walk_warning;          /* the last "part of the slice could not be read" */
-        char **nss_groups;                 /* group names of the last NSS look-up */
+        /* NSS (resolver.h): the last good look-up, and the one under way. */
+        char **nss_groups;                 /* group names of the last good look-up */
         usec_t nss_at;                     /* CLOCK_MONOTONIC of that look-up, 0 = never */
+        bool nss_named;                    /* name is from passwd (else it is the uid) */
+        bool nss_pending;                  /* a look-up is queued or running */
+        usec_t nss_asked_at;               /* when it was asked for */
+        bool nss_slow_logged;              /* "has taken ..." is said once per look-up */
+        usec_t nss_retry_at;               /* ask again then (0 = no need) */
         subuid_range *subuids;             /* the user's /etc/subuid ranges, read with the config */
         size_t n_subuids;
         pid_t session_leaders[USER_SESSIONS_MAX];  /* logind's, at the last full read */
@@ -162,16 +169,31 @@ struct User {
         uint64_t status_usage;             /* usage when status.json was last written */
 };
 
-/* Name and groups from NSS, then the user's layered config from C. Keeps the
- * old copy on failure. NSS may be slow (LDAP): only on logins and reloads. */
-int user_resolve_config(User *u, const config_set *c);
-/* The same with the NSS functions given (tests). */
-int user_resolve_config_nss(User *u, const config_set *c, const nss_ops *nss);
-/* For a reload: the new files layered over the name and groups looked up
- * less than USER_NSS_MAX_AGE_USEC ago, without asking NSS again; an older
- * look-up is repeated. */
+/* NSS look-ups run in resolver.c's thread; these apply what they found, in
+ * the loop thread. */
+/* A look-up older than this is repeated at the next reload; younger ones
+ * serve the reload as they are. */
 #define USER_NSS_MAX_AGE_USEC (10 * 60 * USEC_PER_SEC)
-int user_refresh_config(User *u, const config_set *c, const nss_ops *nss, usec_t now);
+/* A look-up that takes longer is logged, once. */
+#define USER_NSS_SLOW_USEC (10 * USEC_PER_SEC)
+/* A failed look-up is asked again after this long. */
+#define USER_NSS_RETRY_USEC (60 * USEC_PER_SEC)
+
+/* The user's layered config from C, with the name and groups of the last
+ * good look-up (none yet: users.d by uid, and the defaults). */
+int user_layer_config(User *u, const config_set *c);
+/* For a user just seen: /etc/subuid by uid, and the config without NSS. */
+int user_first_config(User *u, const config_set *c);
+/* Takes an answer from the resolver and re-layers the config. A failed or
+ * partial answer keeps the last good look-up, if there is one, and sets a
+ * retry. Returns 1 when the answer was taken, 0 when the last good look-up
+ * was kept, -ENOMEM. */
+int user_take_answer(User *u, const config_set *c, resolver_answer *a, usec_t now);
+/* True when the last good look-up is missing or older than USER_NSS_MAX_AGE_USEC. */
+bool user_lookup_stale(const User *u, usec_t now);
+/* Logs a look-up still running USER_NSS_SLOW_USEC after it was asked
+ * for, once, saying what the user is governed with meanwhile. */
+void user_check_slow_lookup(User *u, usec_t now);
 
 /* The earliest time something of this user is due (with EVAL_ONLY: an
  * evaluation of the slice), and how late it may be. Pure. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "escape.h"
 #include "report.h"
 #include "sampler.h"
 #include "slice-limits.h"
@@ -69,7 +70,9 @@ static int user_new(context *ctx, user_set *set, const config_set *config, uid_t
         set->items = array;
         set->items[set->n++] = u;
 
-        r = user_resolve_config(u, config);
+        /* Governed at once with what applies without NSS; the name and
+         * groups follow from the resolver (users_answer()). */
+        r = user_first_config(u, config);
         if (r < 0) {
                 log_error_errno(r, "Cannot resolve the configuration of uid %u: %m", (unsigned) uid);
                 user_free(set, u);
@@ -77,6 +80,49 @@ static int user_new(context *ctx, user_set *set, const config_set *config, uid_t
         }
         *ret = u;
         return 0;
+}
+
+/* Queues a look-up of the user's name and groups, unless one is under way. */
+static void user_ask(context *ctx, User *u, usec_t now) {
+        int r;
+
+        if (u->nss_pending)
+                return;
+        r = resolver_request(ctx->resolver, u->uid);
+        if (r < 0) {
+                /* Full: ask again soon; the user keeps what they have. */
+                log_debug_errno(r, "Cannot queue the NSS look-up of uid %u (%m): asking again shortly",
+                                (unsigned) u->uid);
+                u->nss_retry_at = now + (r == -EAGAIN ? USEC_PER_SEC : USER_NSS_RETRY_USEC);
+        } else {
+                u->nss_pending = true;
+                u->nss_asked_at = now;
+                u->nss_slow_logged = false;
+                u->nss_retry_at = 0;
+        }
+        ctx->timer_dirty = true;
+}
+
+/* After the config changed: the triggers, the limits, and a fresh sample. */
+static void user_reapply(context *ctx, User *u, bool force) {
+        if (u->has_slice && watch_changed(u)) {
+                watch_stop(u);
+                (void) watch_start(u);
+        }
+        /* Re-apply: a budget may have changed either way. The last sample
+         * may be old, and a step must start from usage now. */
+        if (u->has_slice) {
+                cgfs_memory m;
+
+                if (cgfs_read_memory(ctx->cgroot_fd, u->cgroup, &m) >= 0) {
+                        u->memory = m;
+                        (void) limits_update(u, &m, force);
+                }
+        } else
+                (void) limits_update(u, NULL, force);
+        u->next_sample = now_usec(CLOCK_MONOTONIC);
+        ctx->status_dirty = true;
+        ctx->timer_dirty = true;
 }
 
 /* Brings the watches in line with whether the slice exists. */
@@ -184,9 +230,11 @@ void users_reconcile(context *ctx, user_set *set, const config_set *config, cons
                         if (user_new(ctx, set, config, seen[j].uid, &u) < 0)
                                 continue;
                         is_new = true;
-                        log_info("Governing %s (%u): %s%s", u->name, (unsigned) u->uid,
-                                 seen[j].logged_in ? "logged in" : "has a slice",
-                                 seen[j].has_slice ? "" : ", slice not there yet");
+                        log_info("Governing uid %u: %s%s; its name and groups are being looked up, until then "
+                                 "without groups.d (users.d/%u.conf and the defaults)",
+                                 (unsigned) u->uid, seen[j].logged_in ? "logged in" : "has a slice",
+                                 seen[j].has_slice ? "" : ", slice not there yet", (unsigned) u->uid);
+                        user_ask(ctx, u, now_usec(CLOCK_MONOTONIC));
                 }
                 if (u->has_slice != seen[j].has_slice || u->logged_in != seen[j].logged_in)
                         ctx->status_dirty = true;
@@ -200,31 +248,50 @@ void users_reconcile(context *ctx, user_set *set, const config_set *config, cons
 }
 
 void users_reload(context *ctx, user_set *set, const config_set *config) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
         for (size_t i = 0; i < set->n; i++) {
                 User *u = set->items[i];
 
-                if (user_refresh_config(u, config, &nss_libc, now_usec(CLOCK_MONOTONIC)) < 0)
+                /* The new files over the last good look-up at once; asking
+                 * NSS for every user again would take a slow directory
+                 * server users x its delay. An old look-up is refreshed in
+                 * the background and re-layered when it comes. */
+                if (user_layer_config(u, config) < 0)
                         continue;   /* keeps the old copy */
-                if (u->has_slice && watch_changed(u)) {
-                        watch_stop(u);
-                        (void) watch_start(u);
-                }
-                /* Re-apply: a budget may have changed either way. The last
-                 * sample may be old, and a step must start from usage now. */
-                if (u->has_slice) {
-                        cgfs_memory m;
-
-                        if (cgfs_read_memory(ctx->cgroot_fd, u->cgroup, &m) >= 0) {
-                                u->memory = m;
-                                (void) limits_update(u, &m, true);
-                        }
-                } else
-                        (void) limits_update(u, NULL, true);
-                u->next_sample = now_usec(CLOCK_MONOTONIC);
+                user_reapply(ctx, u, true);
+                if (user_lookup_stale(u, now))
+                        user_ask(ctx, u, now);
         }
         ctx->rescan = true;
-        ctx->status_dirty = true;
-        ctx->timer_dirty = true;
+}
+
+void users_answer(context *ctx, user_set *set, const config_set *config, resolver_answer *a) {
+        User *u = users_find(set, a->uid);
+        int r;
+
+        /* Logged out meanwhile: the answer is of no use. */
+        if (!u || !u->nss_pending)
+                return;
+        r = user_take_answer(u, config, a, now_usec(CLOCK_MONOTONIC));
+        if (r < 0) {
+                log_error_errno(r, "Cannot apply the NSS look-up of uid %u: %m", (unsigned) u->uid);
+                return;
+        }
+        if (r > 0) {
+                char name[ESCAPE_BUFSIZE(64)];
+                size_t n = strv_length(u->nss_groups);
+
+                log_info("uid %u is %s: governing with %zu group%s (users.d and groups.d re-layered)",
+                         (unsigned) u->uid, escape_text(u->name, name, sizeof name), n, n == 1 ? "" : "s");
+        }
+        user_reapply(ctx, u, false);
+}
+
+void users_follow_lookup(context *ctx, User *u, usec_t now) {
+        user_check_slow_lookup(u, now);
+        if (!u->nss_pending && u->nss_retry_at && u->nss_retry_at <= now)
+                user_ask(ctx, u, now);
 }
 
 void users_clear(user_set *set) {
