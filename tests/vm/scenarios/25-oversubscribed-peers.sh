@@ -6,8 +6,9 @@
 # ManagedOOMSwap=kill on user-.slice). Budgets of 75%/85% of RAM for alice,
 # bob and carol (memgovd sets them; for the others they are set with
 # `systemctl set-property --runtime`); alice holds 800 MB idle, bob 600 MB
-# idle plus a latency probe; carol's job grows towards 1.8 GB until someone
-# kills something, or for PEERS_CAP seconds.
+# idle plus a latency probe, both held for IDLE_S seconds (longer than
+# memgovd's ShortageGrowthWindow) before carol's job starts; it grows towards
+# 1.8 GB until it dies, or for PEERS_CAP seconds.
 # Per column: who died (judged by the kernel: which of the users' processes
 # are gone, the OOM killer's lines, /proc/vmstat oom_kill), who chose (each
 # governor's own log lines), the time from the hog's start to the first
@@ -19,7 +20,7 @@
 # during its column (none in the kernel's). The other columns are recorded,
 # not judged.
 # Environment: PEERS="memgovd kernel earlyoom systemd-oomd",
-# PEERS_CAP (seconds per column; 90 without swap, 150 with swap).
+# PEERS_CAP (seconds per column; 90 without swap, 150 with swap), IDLE_S=70.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=memgovd-lib.sh
@@ -39,6 +40,7 @@ if ((SWAP_MB > 0)); then
 else
   CAP=${PEERS_CAP:-90} SHORTAGE_DURATION=${SHORTAGE_DURATION:-1s}
 fi
+IDLE_S=${IDLE_S:-70}
 HOG=(hog --mb 1800 --step-mb 16 --interval-ms 100 --hold)
 BUDGET=(MemoryHigh=75% MemoryMax=85% MemorySwapMax=infinity)
 read -r -a PEER_LIST <<<"${PEERS:-memgovd kernel earlyoom systemd-oomd}"
@@ -55,7 +57,7 @@ meminfo_mb() { awk -v k="$1:" '$1 == k { printf "%d", $2 / 1024 }' /proc/meminfo
 # chooser_lines PEER LINES: one "who: victim" line per kill a log line reports.
 chooser_lines() {
   case $1 in
-  memgovd) sed 's/^memgovd killed /memgovd: /; s/ policy=[^ ]*//; s/ dry_run=false//' <<<"$2" ;;
+  memgovd) sed 's/^memgovd killed /memgovd: /; s/ policy=[^ ]*//; s/ dry_run=\(0\|false\)//' <<<"$2" ;;
   earlyoom) printf '%s\n' "$2" | sed 's/.*sending \(SIG[A-Z]*\) to process \([0-9]*\) uid \([0-9]*\) "\([^"]*\)".*/earlyoom: \4[\2] uid=\3 \1/' ;;
   systemd-oomd) printf '%s\n' "$2" | sed 's/^Killed \([^ ]*\) due to \(.\{0,60\}\).*/oomd: \1 (\2…)/' ;;
   kernel)
@@ -151,10 +153,16 @@ measure() {
   local alice_pid=$PID_alice_idle bob_pid=$PID_bob_idle
   wait_rss "$alice_pid" 790 60 || die "$peer: alice's sleeper did not reach 800 MB"
   wait_rss "$bob_pid" 590 60 || die "$peer: bob's sleeper did not reach 600 MB"
+  local held_since
+  held_since=$(now_s)
   probe_start bob
   local base_from base_to
   base_from=$(date +%s.%N)
-  sleep 6
+  # Idle means held for a while: memgovd takes first the user who grew the
+  # most within ShortageGrowthWindow (1 min), and to it 800 MB loaded 30 s
+  # before carol's job is growth (a first run without this wait lost alice's
+  # sleeper that way). The same wait for every column.
+  sleep "$(awk -v a="$held_since" -v s="$IDLE_S" '{ d = a + s - $1; printf "%.1f", d > 6 ? d : 6 }' /proc/uptime)"
   base_to=$(date +%s.%N)
   local baseline
   baseline=$(probe_stats "$base_from" "$base_to")
@@ -291,11 +299,12 @@ report=$(
   echo "Debian 12, kernel $(uname -r), systemd $(systemctl --version | awk 'NR == 1 { print $2 }'), $TOTAL_MB MiB RAM, $swap_words, TCG, one boot, one run per governor."
   echo "Budgets ${BUDGET[*]} for alice (1001), bob (1002) and carol (1003);"
   echo "alice holds 800 MB idle (\`alice_idle\`), bob 600 MB idle (\`bob_idle\`) plus a probe timing a 2 MB allocation every 0.2 s;"
-  echo "then carol runs \`${HOG[*]}\`. Each column ends when the hog dies or after ${CAP}s; users are reset between columns."
+  echo "after they have held it for ${IDLE_S}s, carol runs \`${HOG[*]}\`. Each column ends when the hog dies or after ${CAP}s; users are reset between columns."
   echo
   echo "$table"
   echo
-  echo "- The probe figures cover the hog's start to its death (or the cap). \"alice's/bob's processes\" counts every process of the uid before the hog started (sleeper, user manager, probe), judged alive by /proc afterwards."
+  echo "- The probe figures cover the hog's start to its death (or the cap; a column whose loop the machine stalled runs past it)."
+  echo "  The baseline (below) is the ${IDLE_S}s before the hog. \"alice's/bob's processes\" counts every process of the uid before the hog started (sleeper, user manager, probe), judged alive by /proc afterwards."
   echo "- memgovd: \`[Governor] ShortageDuration=$SHORTAGE_DURATION\`, \`PressureWindow=1s\`; users.d: ${BUDGET[*]} KillGrace=2s (as 23-oversubscribed)."
   echo "- kernel, earlyoom, systemd-oomd: the same budgets set with \`systemctl set-property --runtime\`."
   echo "- earlyoom: Debian's defaults (\`$(grep '^EARLYOOM_ARGS' /etc/default/earlyoom)\`)."
