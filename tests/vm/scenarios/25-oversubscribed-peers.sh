@@ -162,7 +162,7 @@ measure() {
   # most within ShortageGrowthWindow (1 min), and to it 800 MB loaded 30 s
   # before carol's job is growth (a first run without this wait lost alice's
   # sleeper that way). The same wait for every column.
-  sleep "$(awk -v a="$held_since" -v s="$IDLE_S" '{ d = a + s - $1; printf "%.1f", d > 6 ? d : 6 }' /proc/uptime)"
+  sleep "$(awk -v a="$held_since" -v s="$IDLE_S" '{ d = a + s - $1; printf "%.1f", (d > 6 ? d : 6) }' /proc/uptime)"
   base_to=$(date +%s.%N)
   local baseline
   baseline=$(probe_stats "$base_from" "$base_to")
