@@ -22,25 +22,11 @@ mg_wait_user 1002
 # frees a 2 MB string, timed with $EPOCHREALTIME (no fork inside the timing).
 sleeper_in bob bob_a 60
 sleeper_in bob bob_b 30
-PROBE_LOG=$TDIR/probe.log
-: >"$PROBE_LOG"
-chmod 666 "$PROBE_LOG"
-run_in_slice bob bash -c "while :; do a=\$EPOCHREALTIME; printf -v x '%*s' 2000000 ''; b=\$EPOCHREALTIME; x=; echo \"\$a \$b\" >> $PROBE_LOG; sleep 0.2; done"
-PROBE=$RUN_PID
-track_unit "$RUN_UNIT"
+probe_start bob
 oom_bob=$(oom_kills bob)
 events_bob_before=$(slice_file bob memory.events | tr '\n' ' ')
 sleep 8
 
-# probe_stats FROM_EPOCH TO_EPOCH -> "n=.. p50=..ms p99=..ms max=..ms"
-probe_stats() {
-  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { print ($2 - $1) * 1000 }' "$PROBE_LOG" | sort -n |
-    awk '{ v[NR] = $1 } END {
-      if (NR == 0) { print "n=0"; exit }
-      i50 = int(NR * 0.5); if (i50 < 1) i50 = 1
-      i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
-      printf "n=%d p50=%.2fms p99=%.2fms max=%.2fms", NR, v[i50], v[i99], v[NR] }'
-}
 base_from=$(date +%s.%N)
 sleep 10
 base_to=$(date +%s.%N)

@@ -20,6 +20,8 @@
 # look that still judges memgovd, which acts within 15 s).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=peers-lib.sh
+. "$(dirname "$0")/peers-lib.sh"
 
 record=0
 [[ ${1:-} == --record ]] && record=1
@@ -31,7 +33,6 @@ scenario_begin
 
 ROWS=()
 NOTES=()
-EARLYOOM_THRESHOLDS=
 
 peer_setup() {
   case $1 in
@@ -53,34 +54,16 @@ peer_setup() {
     }
     ;;
   systemd-oomd)
-    mkdir -p /etc/systemd/system/user-.slice.d
-    printf '[Slice]\nManagedOOMMemoryPressure=kill\n' >/etc/systemd/system/user-.slice.d/50-memgov-peers.conf
-    systemctl daemon-reload
-    log "systemd-oomd: Debian's configuration:"
-    for f in /etc/systemd/oomd.conf /usr/lib/systemd/oomd.conf.d/*.conf \
-      /usr/lib/systemd/system/user@.service.d/10-oomd-user-service-defaults.conf \
-      /usr/lib/systemd/system/-.slice.d/10-oomd-root-slice-defaults.conf \
-      /etc/systemd/system/user-.slice.d/50-memgov-peers.conf; do
-      [[ -f $f ]] && log "    $f: $(grep -v -e '^#' -e '^$' "$f" | tr '\n' ' ')"
-    done
-    # Masked in the image (see tests/vm/image/customize); only this column runs it.
-    systemctl unmask --quiet systemd-oomd.service systemd-oomd.socket
-    systemctl start systemd-oomd.service || {
-      NOTE="systemctl start systemd-oomd failed"
+    peer_oomd_start "ManagedOOMMemoryPressure=kill" || {
+      NOTE=$PEER_NOTE
       return 1
     }
     ;;
   earlyoom)
-    log "earlyoom: $(grep '^EARLYOOM_ARGS' /etc/default/earlyoom)"
-    local t
-    t=$(date +%s)
-    systemctl start earlyoom.service || {
-      NOTE="systemctl start earlyoom failed"
+    peer_earlyoom_start || {
+      NOTE=$PEER_NOTE
       return 1
     }
-    wait_for "journalctl -b --since @$t -o cat SYSLOG_IDENTIFIER=earlyoom | grep -q 'when mem'" 10 || true
-    EARLYOOM_THRESHOLDS=$(journalctl -b --no-pager --since "@$t" -o cat SYSLOG_IDENTIFIER=earlyoom | grep 'when mem' | tr -s ' ' | paste -sd ';' || true)
-    log "earlyoom: ${EARLYOOM_THRESHOLDS:-thresholds not logged}"
     ;;
   *) die "unknown peer $1" ;;
   esac
@@ -89,33 +72,11 @@ peer_setup() {
 peer_teardown() {
   case $1 in
   memgovd)
-    systemctl stop memgovd.service 2>/dev/null || true
+    peer_memgovd_stop
     rm -f /etc/memgov/users.d/alice.conf
     ;;
-  systemd-oomd)
-    systemctl stop systemd-oomd.service systemd-oomd.socket 2>/dev/null || true
-    systemctl mask --quiet systemd-oomd.service systemd-oomd.socket
-    rm -f /etc/systemd/system/user-.slice.d/50-memgov-peers.conf
-    systemctl daemon-reload
-    ;;
-  earlyoom) systemctl stop earlyoom.service 2>/dev/null || true ;;
-  esac
-}
-
-# What the governor said it killed since epoch $2 (its own log lines only).
-peer_kills() {
-  local peer=$1 since=$2
-  case $peer in
-  memgovd)
-    journalctl -b --no-pager --since "@$since" -o json MEMGOV_EVENT=kill 2>/dev/null |
-      jq -r '"memgovd killed \(.MEMGOV_VICTIM_COMM // "?")[\(.MEMGOV_VICTIM_PID // "?")] reason=\(.MEMGOV_REASON // "?") policy=\(.MEMGOV_POLICY // "?") dry_run=\(.MEMGOV_DRY_RUN // "?")"'
-    ;;
-  systemd-oomd)
-    journalctl -b --no-pager --since "@$since" -o cat SYSLOG_IDENTIFIER=systemd-oomd | grep -E 'Killed|killed' || true
-    ;;
-  earlyoom)
-    journalctl -b --no-pager --since "@$since" -o cat SYSLOG_IDENTIFIER=earlyoom | grep -E 'sending SIG|[Kk]illed' || true
-    ;;
+  systemd-oomd) peer_oomd_stop ;;
+  earlyoom) peer_earlyoom_stop ;;
   esac
 }
 
@@ -136,14 +97,7 @@ measure() {
     peer_teardown "$peer"
     return 0
   fi
-  local other
-  for other in memgovd systemd-oomd earlyoom; do
-    [[ $other == "$peer" ]] && continue
-    if systemctl is-active --quiet "$other.service"; then
-      fail "$peer column: $other.service is running too; stopping it"
-      systemctl stop "$other.service"
-    fi
-  done
+  peer_stop_others "$peer"
   local since
   since=$(date +%s)
 
@@ -203,8 +157,7 @@ measure() {
     fi
     sleep 0.2
   done
-  local peer_active=inactive
-  systemctl is-active --quiet "$peer.service" && peer_active=active
+  peer_check_running "$peer"
   local pgscan=""
   if [[ $peer == systemd-oomd ]]; then
     pgscan=$(oomctl dump 2>/dev/null | awk '/Path: \/user.slice\/user-1001.slice$/ { f = 1; next } /Path:/ { f = 0 } f && /Pgscan:/ { printf "%s ", $0 }' | tr -s ' \t' ' ' | sed 's/^ //; s/ $//')
@@ -272,11 +225,6 @@ measure() {
   fi
   NOTES+=("$note")
 
-  if [[ $peer_active == active ]]; then
-    pass "$peer.service was running during the measurement"
-  else
-    fail "$peer.service was not running at the end of the measurement ($(systemctl show -p ActiveState,Result --value "$peer.service" | tr '\n' ' '))"
-  fi
   if [[ $peer == memgovd ]]; then
     # Judged by the kernel: the hog is dead, nothing else of alice's died,
     # the kernel's OOM killer did not act; memgovd's records must all name

@@ -41,24 +41,7 @@ wait_rss "$PID_alice_idle" 790 60 || die "alice's sleeper did not reach 800 MB"
 wait_rss "$PID_bob_idle" 590 60 || die "bob's sleeper did not reach 600 MB"
 
 # bob's probe, as in 04-isolation: a 2 MB allocation timed every 0.2 s.
-PROBE_LOG=$TDIR/probe.log
-: >"$PROBE_LOG"
-chmod 666 "$PROBE_LOG"
-run_in_slice bob bash -c "while :; do a=\$EPOCHREALTIME; printf -v x '%*s' 2000000 ''; b=\$EPOCHREALTIME; x=; echo \"\$a \$b\" >> $PROBE_LOG; sleep 0.2; done"
-PROBE=$RUN_PID
-track_unit "$RUN_UNIT"
-probe_stats() {
-  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { print ($2 - $1) * 1000 }' "$PROBE_LOG" | sort -n |
-    awk '{ v[NR] = $1 } END {
-      if (NR == 0) { print "n=0"; exit }
-      i50 = int(NR * 0.5); if (i50 < 1) i50 = 1
-      i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
-      printf "n=%d p50=%.2fms p99=%.2fms max=%.2fms", NR, v[i50], v[i99], v[NR] }'
-}
-# The longest gap between two probe samples (a stall the probe could not even time).
-probe_gap() {
-  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p) { g = $1 - p; if (g > m) m = g } p = $1 } END { printf "%.0fms", m * 1000 }' "$PROBE_LOG"
-}
+probe_start bob
 base_from=$(date +%s.%N)
 sleep 6
 base_to=$(date +%s.%N)

@@ -142,3 +142,31 @@ secs_usec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; 
 mg_first_ts() { mg_events "$@" | sed -n 1p | jq -r '.__REALTIME_TIMESTAMP'; }
 # wait_usage_below USER MB TIMEOUT
 wait_usage_below() { wait_for "[[ \$(slice_file $1 memory.current) -lt $(($2 * 1024 * 1024)) ]]" "$3"; }
+
+# --- bob's latency probe (04, 23, 25) ------------------------------------------
+# probe_start USER: a loop in USER's slice that allocates and frees a 2 MB
+# string every 0.2 s and logs "START END" ($EPOCHREALTIME, no fork inside
+# the timing) to $PROBE_LOG. Sets PROBE (its pid).
+# shellcheck disable=SC2034 # PROBE is for the caller
+probe_start() {
+  PROBE_LOG=$TDIR/probe.log
+  : >"$PROBE_LOG"
+  chmod 666 "$PROBE_LOG"
+  run_in_slice "$1" bash -c "while :; do a=\$EPOCHREALTIME; printf -v x '%*s' 2000000 ''; b=\$EPOCHREALTIME; x=; echo \"\$a \$b\" >> $PROBE_LOG; sleep 0.2; done"
+  PROBE=$RUN_PID
+  track_unit "$RUN_UNIT"
+}
+# probe_stats FROM_EPOCH TO_EPOCH -> "n=.. p50=..ms p99=..ms max=..ms"
+probe_stats() {
+  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { print ($2 - $1) * 1000 }' "$PROBE_LOG" | sort -n |
+    awk '{ v[NR] = $1 } END {
+      if (NR == 0) { print "n=0"; exit }
+      i50 = int(NR * 0.5); if (i50 < 1) i50 = 1
+      i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+      printf "n=%d p50=%.2fms p99=%.2fms max=%.2fms", NR, v[i50], v[i99], v[NR] }'
+}
+# probe_gap FROM_EPOCH TO_EPOCH -> "1234ms": the longest gap between two
+# samples (a stall the probe could not even time).
+probe_gap() {
+  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p) { g = $1 - p; if (g > m) m = g } p = $1 } END { printf "%.0fms", m * 1000 }' "$PROBE_LOG"
+}
