@@ -16,7 +16,10 @@ mg_config_base
 # carol by uid, on top of her group.
 mg_conf groups.d/students.conf "MemoryHigh=300M" "MemoryMax=350M"
 mg_conf users.d/alice.conf "[Defaults]" "MemoryHigh=600M" "MemoryMax=700M" "MemorySwapMax=64M"
-mg_conf users.d/1003.conf "MemoryMax=380M"
+# carol's own MemoryMax= is above the defaults' MemoryHigh=400M: one lower
+# would be a configuration error (memgov.conf(5): MemoryHigh= above
+# MemoryMax= for a user in no group), and memgovd would not start.
+mg_conf users.d/1003.conf "MemoryMax=450M"
 mg_restart
 mg_mark
 
@@ -43,13 +46,13 @@ assert_match '^/user\.slice/user-1002\.slice/session-' "$(cgroup_of "$PAM_SHELL_
 # --- logs in later: group budget, MemoryMax overridden by users.d/1003.conf --
 sleep 2
 login_linger carol
-expect_limits carol $((300 * M)) $((380 * M)) 0
+expect_limits carol $((300 * M)) $((450 * M)) 0
 
 n=$(mg_count limit)
 log "limit records so far: $n"
 assert_true "one limit record per user at least (alice, bob, carol)" \
   test "$(mg_count limit MEMGOV_UID=1001)" -ge 1 -a "$(mg_count limit MEMGOV_UID=1002)" -ge 1 -a "$(mg_count limit MEMGOV_UID=1003)" -ge 1
-assert_eq "$((380 * M))" "$(mg_field limit MEMGOV_MAX_BYTES MEMGOV_UID=1003)" "MEMGOV_MAX_BYTES of carol's limit record"
+assert_eq "$((450 * M))" "$(mg_field limit MEMGOV_MAX_BYTES MEMGOV_UID=1003)" "MEMGOV_MAX_BYTES of carol's limit record"
 
 # --- reload after an edit ----------------------------------------------------
 mg_conf users.d/alice.conf "MemoryHigh=500M" "MemoryMax=550M" "MemorySwapMax=32M"
@@ -57,7 +60,7 @@ mg_conf groups.d/students.conf "MemoryHigh=250M" "MemoryMax=300M"
 mg_reload
 expect_limits alice $((500 * M)) $((550 * M)) $((32 * M))
 expect_limits bob $((250 * M)) $((300 * M)) 0
-expect_limits carol $((250 * M)) $((380 * M)) 0
+expect_limits carol $((250 * M)) $((450 * M)) 0
 
 # --- lowering a budget below current usage steps down ------------------------
 run_in_slice alice hog --mb 300 --step-mb 50 --interval-ms 50 --hold
