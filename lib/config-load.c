@@ -157,7 +157,8 @@ static void origin_apply(limit_origin *o, const config_layer *l, uint32_t bit, u
  * on group membership, which only NSS knows: config_resolve_user() clamps
  * them and config_limits_conflict() lets the daemon and memgovctl say so.
  * A MemoryHigh= that follows MemoryMax= (no file sets it) is 90% of it and
- * cannot conflict. */
+ * cannot conflict; MemoryHigh=infinity (no throttling, a hard cap only)
+ * never does. */
 typedef struct reported_pairs {
         limit_origin pairs[64][2];
         size_t n;
@@ -175,9 +176,9 @@ static void check_combination(config_loader *l, const config_set *c, reported_pa
         origin_apply(&max, g, UC_MEMORY_MAX, g ? g->values.memory_max : 0);
         origin_apply(&high, u, UC_MEMORY_HIGH, u ? u->values.memory_high : 0);
         origin_apply(&max, u, UC_MEMORY_MAX, u ? u->values.memory_max : 0);
-        if (high.value == BYTES_INFINITY && max.value == BYTES_INFINITY)
-                return;
-        if (high.value <= max.value)
+        /* MemoryHigh=infinity asks for no throttling at all, only the hard
+         * limit: what an admin writes for a hard cap (systemd takes it too). */
+        if (high.value == BYTES_INFINITY || high.value <= max.value)
                 return;
         /* Report each pair of lines once, at the line that set MemoryHigh=. */
         for (size_t i = 0; i < seen->n; i++)

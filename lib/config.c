@@ -210,5 +210,6 @@ void user_config_done(user_config *uc) {
 
 bool config_limits_conflict(const user_config *uc) {
         assert(uc);
-        return uc->memory_max != BYTES_INFINITY && uc->memory_high > uc->memory_max;
+        return uc->memory_max != BYTES_INFINITY && uc->memory_high != BYTES_INFINITY &&
+               uc->memory_high > uc->memory_max;
 }

@@ -751,23 +751,27 @@ static void test_memory_high_above_max(_unused_ void **state) {
         assert_int_equal(errs.n, 1);
         assert_limit_error(0, "groups.d/big.conf:2", "memgov.conf:2");
 
-        /* A user's MemoryMax= under the defaults' MemoryHigh=; infinity too. */
-        tmptree_write(root, "groups.d/big.conf", "MemoryHigh=infinity\nMemoryMax=infinity\n");
+        /* A user's MemoryMax= under the defaults' MemoryHigh=. MemoryHigh=
+         * infinity under a finite MemoryMax= (bob: the built-in 50% of RAM;
+         * the group's own pair) is a hard cap without throttling, no error. */
+        tmptree_write(root, "groups.d/big.conf", "MemoryHigh=infinity\nMemoryMax=1G\n");
         tmptree_write(root, "memgov.conf", "[Defaults]\nMemoryHigh=2G\n");
         tmptree_write(root, "users.d/alice.conf", "Policy=rss\nMemoryMax=1G\n");
         tmptree_write(root, "users.d/bob.conf", "MemoryHigh=infinity\n");
         assert_int_equal(load(), -EINVAL);
-        assert_int_equal(errs.n, 2);
+        assert_int_equal(errs.n, 1);
         assert_limit_error(0, "memgov.conf:2", "users.d/alice.conf:2");
         assert_non_null(strstr(errs.msg[0], "users.d/alice.conf"));
-        /* bob's MemoryMax= is the built-in 50% of RAM. */
-        {
-                const char *want = "users.d/bob.conf:1: MemoryHigh=infinity is above MemoryMax=4.0G "
-                                   "(set by the built-in default)";
-
-                assert_true(strncmp(errs.msg[1], want, strlen(want)) == 0);
-        }
         errs.n = 0;
+        tmptree_write(root, "users.d/alice.conf", "Policy=rss\n");
+        load_ok();
+        uc = resolve(1002, "bob", NULL);
+        assert_int_equal(uc.memory_high, BYTES_INFINITY);
+        assert_false(config_limits_conflict(&uc));
+        uc = resolve(1003, "carol", GROUPS("big"));
+        assert_int_equal(uc.memory_high, BYTES_INFINITY);
+        assert_int_equal(uc.memory_max, 1ULL << 30);
+        assert_false(config_limits_conflict(&uc));
 
         /* Only MemoryMax= anywhere: MemoryHigh= follows it, no conflict. */
         {

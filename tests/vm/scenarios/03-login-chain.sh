@@ -53,7 +53,16 @@ assert_eq process "$(mg_field kill MEMGOV_KILL_SCOPE MEMGOV_UID=1001)" "MEMGOV_K
 wait_dead "$HOG" 15 || true
 assert_dead "$HOG" "the hog"
 check_chain
-assert_match 'login chain' "$(mg_field kill MEMGOV_CANDIDATES MEMGOV_UID=1001)" "candidate table marks the login chain"
+# The record's table (its first five) marks what the login rules protect:
+# logind's leader and the login shell as "login chain" (ranked last, so
+# often past the first five), tmux and the user manager as "soft: login
+# name"; a chain member listed there unmarked is a failure.
+table=$(mg_field kill MEMGOV_CANDIDATES MEMGOV_UID=1001)
+assert_match 'login (chain|name)' "$table" "candidate table marks the login chain's protection"
+for p in "$LEADER" "$SHELL_PID" "$TMUX_SERVER"; do
+  line=$(awk -v p="$p" '$2 == p' <<<"$table")
+  [[ -z $line ]] || assert_match 'login (chain|name)' "$line" "the table's line for chain member $p"
+done
 wait_for "grep -q 'memgov ended hog (pid' $PAM_TTY_LOG" 10 || true
 assert_true "alice's terminal shows memgov's kill notice" grep -q 'memgov ended hog (pid' "$PAM_TTY_LOG"
 tr -d '\r' <"$PAM_TTY_LOG" | grep -A2 'Message from memgovd' | sed -n 1,6p | sed 's/^/    tty: /'
