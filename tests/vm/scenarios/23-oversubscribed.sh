@@ -40,6 +40,13 @@ wait_rss "$PID_alice_idle" 790 60 || die "alice's sleeper did not reach 800 MB"
 # shellcheck disable=SC2154 # set by sleeper_in
 wait_rss "$PID_bob_idle" 590 60 || die "bob's sleeper did not reach 600 MB"
 
+# Idle means idle: alice and bob have held their memory for longer than
+# ShortageGrowthWindow= (1 min) when carol's job starts. Loading 1.4 GB on
+# this 2 GB guest stalls the machine itself, and memgovd's growth rule
+# would otherwise count that load as growth (25-oversubscribed-peers'
+# first run: alice was taken).
+sleep 65
+
 # bob's probe, as in 04-isolation: a 2 MB allocation timed every 0.2 s.
 probe_start bob
 base_from=$(date +%s.%N)
