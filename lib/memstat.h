@@ -42,6 +42,14 @@ typedef struct memstat_usage {
         bool known;                    /* memory.stat was read; without it all of total is unreclaimable */
 } memstat_usage;
 
+/* What the slice's tasks hold other than cache: anon counts whether or not
+ * it can be swapped out now, since swapping it out is the thrashing a
+ * shortage is about, and with swap it is what a job grows by long before
+ * it is unreclaimable. Never more than total. */
+static inline uint64_t memstat_usage_held(const memstat_usage *u) {
+        return u->unreclaimable + u->swappable;
+}
+
 /* One reading, kept as the reference for rates. */
 typedef struct memstat_sample {
         cgfs_memory_stat stat;

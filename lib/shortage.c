@@ -110,6 +110,15 @@ void shortage_history_record(shortage_history *h, uint64_t held, usec_t window, 
                         keep++;
                 }
         h->n = keep;
+        /* Samples come as often as every second while a slice nears its
+         * budget: one entry per window/SHORTAGE_HISTORY_MAX keeps the whole
+         * window. The entry keeps its first time and the least held since,
+         * so growth is never taken from further back than the window. */
+        if (h->n > 0 && now - h->at[h->n - 1] < window / SHORTAGE_HISTORY_MAX) {
+                if (held < h->held[h->n - 1])
+                        h->held[h->n - 1] = held;
+                return;
+        }
         if (h->n == SHORTAGE_HISTORY_MAX) {
                 memmove(&h->at[1], &h->at[2], (SHORTAGE_HISTORY_MAX - 2) * sizeof h->at[0]);
                 memmove(&h->held[1], &h->held[2], (SHORTAGE_HISTORY_MAX - 2) * sizeof h->held[0]);

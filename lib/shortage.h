@@ -95,7 +95,8 @@ bool shortage_is_short(const shortage_machine *m, const governor_config *gc, use
 void shortage_fair_shares(const shortage_user *users, size_t n, uint64_t pool, fair_share_kind kind,
                           uint64_t *ret_shares);
 
-/* Records HELD at NOW, dropping samples older than WINDOW. */
+/* Records HELD at NOW, dropping samples older than WINDOW; samples closer
+ * than WINDOW/SHORTAGE_HISTORY_MAX to the newest entry fold into it. */
 void shortage_history_record(shortage_history *h, uint64_t held, usec_t window, usec_t now);
 /* HELD minus the least held within WINDOW of NOW; 0 without history. */
 uint64_t shortage_history_growth(const shortage_history *h, uint64_t held, usec_t window, usec_t now);

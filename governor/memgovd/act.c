@@ -326,13 +326,13 @@ static void why_text(const User *u, const policy_decision *dec, char *buf, size_
                                  "the machine ran short of memory and your processes had just grown the most of "
                                  "any user's: by %s, to %s unreclaimable (fair share %s)",
                                  format_bytes(a, sizeof a, dec->shortage.growth),
-                                 format_bytes(c, sizeof c, dec->usage.unreclaimable + dec->usage.swappable),
+                                 format_bytes(c, sizeof c, memstat_usage_held(&dec->usage)),
                                  format_bytes(d, sizeof d, dec->shortage.fair_share));
                 else
                         snprintf(buf, size,
                                  "the machine ran short of memory and you held the most above your fair share: "
                                  "%s unreclaimable, %s above a fair share of %s",
-                                 format_bytes(a, sizeof a, dec->usage.unreclaimable + dec->usage.swappable),
+                                 format_bytes(a, sizeof a, memstat_usage_held(&dec->usage)),
                                  format_bytes(c, sizeof c, dec->shortage.excess),
                                  format_bytes(d, sizeof d, dec->shortage.fair_share));
                 break;

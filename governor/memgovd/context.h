@@ -44,6 +44,7 @@ typedef struct context {
         bool dry_run;                      /* --dry-run or DryRun=yes */
         bool notify_users;
         usec_t pressure_window;            /* as armed (rounded up when unprivileged) */
+        usec_t shortage_growth_window;     /* ShortageGrowthWindow=: how far back User.usage_history reaches */
 
         actuator actuator;
         kmsg kmsg;

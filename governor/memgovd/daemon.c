@@ -72,6 +72,7 @@ static void apply_governor_config(Daemon *d) {
                 window = rounded;
         }
         d->ctx.pressure_window = window;
+        d->ctx.shortage_growth_window = d->config->governor.shortage_growth_window;
 
         if (dry_run != d->ctx.dry_run || !d->ctx.actuator.ops)
                 log_info("%s", dry_run ? "Dry run: memgovd logs what it would kill and signals nothing"

@@ -103,29 +103,14 @@ int machine_start(machine_watch *m, context *ctx, const governor_config *gc) {
         return 0;
 }
 
-/* What a user holds for the machine: anon counts whether or not it can be
- * swapped out now, since swapping it out is the thrashing a shortage is
- * about, and is what a growing job takes. */
-static uint64_t held(const memstat_usage *u) {
-        return u->unreclaimable + u->swappable;
-}
-
 typedef struct user_sample {
         User *user;
         snapshot snap;
         memstat_usage usage;
 } user_sample;
 
-/* The memory files of every governed user's slice, and each user's
- * usage history: their last sample, then this one. */
-/* The user's last sample, into their history if it is newer. */
-static void note_last_sample(User *u, const governor_config *gc) {
-        const shortage_history *h = &u->usage_history;
-
-        if (u->sampled && u->last_eval > 0 && (h->n == 0 || u->last_eval > h->at[h->n - 1]))
-                shortage_history_record(&u->usage_history, held(&u->usage), gc->shortage_growth_window, u->last_eval);
-}
-
+/* The memory files of every governed user's slice. Their usage history
+ * is the sampler's (every full sample and idle look), this sample added. */
 static size_t sample_users(context *ctx, const governor_config *gc, User *const *users, size_t n_users,
                            usec_t now, user_sample *samples, shortage_user *su) {
         size_t n = 0;
@@ -136,7 +121,6 @@ static size_t sample_users(context *ctx, const governor_config *gc, User *const 
 
                 if (!u->has_slice || !u->watch.active)
                         continue;
-                note_last_sample(u, gc);
                 *us = (user_sample) { .user = u };
                 if (snapshot_take(ctx->cgroot_fd, ctx->procfs_fd, u->cgroup, u->uid, SNAPSHOT_MEMORY, &us->snap) < 0)
                         continue;   /* gone or unreadable: the sampler finds out */
@@ -144,14 +128,14 @@ static size_t sample_users(context *ctx, const governor_config *gc, User *const 
                 su[n] = (shortage_user) {
                         .uid = u->uid,
                         .name = u->name,
-                        .unreclaimable = held(&us->usage),
+                        .unreclaimable = memstat_usage_held(&us->usage),
                         .budget = policy_budget(&us->snap.slice.memory, &u->effective),
                         .over_budget = policy_usage_over_budget(&us->usage, &us->snap.slice.memory, &u->effective),
                         .weight = 1,
-                        .growth = shortage_history_growth(&u->usage_history, held(&us->usage),
+                        .growth = shortage_history_growth(&u->usage_history, memstat_usage_held(&us->usage),
                                                           gc->shortage_growth_window, now),
                 };
-                shortage_history_record(&u->usage_history, held(&us->usage), gc->shortage_growth_window, now);
+                shortage_history_record(&u->usage_history, memstat_usage_held(&us->usage), gc->shortage_growth_window, now);
                 n++;
         }
         return n;
@@ -242,8 +226,7 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
                 .psi_trigger = true,
                 .psi_event_at = m->event_at,
         };
-        /* Not short: nothing to sample. The histories still get each
-         * user's last sample, so growth reaches back to before. */
+        /* Not short: nothing to sample. */
         if (!shortage_is_short(&machine, gc, m->window, now)) {
                 if (m->was_short) {
                         log_info("Machine-wide shortage over (MemAvailable %" PRIu64 "M)", mi.mem_available >> 20);
@@ -251,8 +234,6 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
                 }
                 m->was_short = false;
                 m->state.short_since = 0;
-                for (size_t i = 0; i < n_users; i++)
-                        note_last_sample(users[i], gc);
                 return;
         }
         if (!m->was_short) {

@@ -122,16 +122,12 @@ static void prepare(User *u, snapshot *s) {
         s->slice.n_session_leaders = u->n_session_leaders;
 }
 
-/* Memory the slice's tasks hold other than cache: anon counts whether or
- * not it can be swapped out now, since with swap it is what a job grows
- * by long before it is unreclaimable. */
 static bool near_budget(const User *u) {
-        uint64_t budget = policy_budget(&u->memory, &u->effective), held;
+        uint64_t budget = policy_budget(&u->memory, &u->effective);
 
         if (budget == BYTES_INFINITY || budget == 0)
                 return false;
-        held = u->usage.unreclaimable + u->usage.swappable;
-        return held >= budget / 1000 * SAMPLER_OBSERVE_FROM;
+        return memstat_usage_held(&u->usage) >= budget / 1000 * SAMPLER_OBSERVE_FROM;
 }
 
 static bool observing(const User *u) {
@@ -170,6 +166,8 @@ static void note_sample(User *u, const snapshot *s, usec_t now) {
         note_read(u, m->current, now);
         u->memory = *m;
         policy_usage(&s->slice, &u->state, &u->usage);
+        shortage_history_record(&u->usage_history, memstat_usage_held(&u->usage),
+                                u->ctx->shortage_growth_window, now);
         u->events = s->slice.events;
         u->pressure = s->slice.pressure;
         u->sampled = true;
@@ -442,6 +440,11 @@ bool sampler_idle_look(User *u) {
         }
 
         note_read(u, current, now);
+        /* Usage, cache included, is at least what the slice held: growth
+         * measured from it is never more than the slice really grew, and a
+         * job that starts between two full samples still has a baseline
+         * from before it when the machine runs short. */
+        shortage_history_record(&u->usage_history, current, u->ctx->shortage_growth_window, now);
         if (current > u->peak)
                 u->peak = current;
         note_usage(u);

@@ -796,6 +796,7 @@ static void test_idle_look(void **state) {
         ctx.self = getpid();
         ctx.dry_run = true;
         ctx.pressure_window = 2 * USEC_PER_SEC;
+        ctx.shortage_growth_window = 60 * USEC_PER_SEC;
         ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
                                     .procfs_fd = ctx.procfs_fd };
         ctx.limits_backend = LIMITS_CGROUPFS;
@@ -832,6 +833,14 @@ static void test_idle_look(void **state) {
         tmptree_write(cgroot, SLICE "/memory.current", "94371840\n");
         assert_true(sampler_idle_look(u));
         assert_int_equal(u->memory.current, 94371840);
+        /* And goes into the usage history a machine-wide shortage measures
+         * growth by (moments apart, the looks fold into one entry holding
+         * the least), so a job started after it grew from 90 MiB. */
+        assert_int_equal(u->usage_history.n, 1);
+        assert_int_equal(u->usage_history.held[0], 94371840);
+        assert_int_equal(shortage_history_growth(&u->usage_history, 199229440, ctx.shortage_growth_window,
+                                                 now_usec(CLOCK_MONOTONIC)),
+                         199229440 - 94371840);
 
         /* Grown by 100 MiB within moments: it could reach 80% before the
          * next tick, so the slice gets the full evaluation. */

@@ -245,26 +245,48 @@ static void test_history(void **state) {
         /* No history: no growth. */
         assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 100 * SEC), 0);
         shortage_history_record(&h, 100 * MiB, 60 * SEC, 100 * SEC);
-        shortage_history_record(&h, 80 * MiB, 60 * SEC, 101 * SEC);
-        shortage_history_record(&h, 300 * MiB, 60 * SEC, 102 * SEC);
+        shortage_history_record(&h, 80 * MiB, 60 * SEC, 110 * SEC);
+        shortage_history_record(&h, 300 * MiB, 60 * SEC, 120 * SEC);
+        assert_int_equal(h.n, 3);
         /* From the least held in the window. */
-        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 103 * SEC), 420 * MiB);
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 121 * SEC), 420 * MiB);
         /* Shrinking is no growth. */
-        assert_int_equal(shortage_history_growth(&h, 50 * MiB, 60 * SEC, 103 * SEC), 0);
+        assert_int_equal(shortage_history_growth(&h, 50 * MiB, 60 * SEC, 121 * SEC), 0);
         /* Out of the window, the early samples no longer count. */
-        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 161500 * 1000ULL), 200 * MiB);
-        shortage_history_record(&h, 500 * MiB, 60 * SEC, 170 * SEC);
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 175 * SEC), 200 * MiB);
+        shortage_history_record(&h, 500 * MiB, 60 * SEC, 190 * SEC);
         assert_int_equal(h.n, 1);
-        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 170 * SEC), 0);
+        assert_int_equal(shortage_history_growth(&h, 500 * MiB, 60 * SEC, 190 * SEC), 0);
 
-        /* Full: the oldest stays as the baseline, the second oldest goes. */
+        /* Samples within window/16 (3.75 s) of the newest fold into it: its
+         * time stays the first, its figure becomes the least. */
+        h = (shortage_history) {};
+        shortage_history_record(&h, 100 * MiB, 60 * SEC, 200 * SEC);
+        shortage_history_record(&h, 120 * MiB, 60 * SEC, 201 * SEC);
+        shortage_history_record(&h, 90 * MiB, 60 * SEC, 203 * SEC);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(h.at[0], 200 * SEC);
+        assert_int_equal(h.held[0], 90 * MiB);
+        /* So a slice sampled every second keeps its baseline for the whole
+         * window: a job growing 10 MiB a second for 50 s grew 500 MiB. */
+        h = (shortage_history) {};
+        for (unsigned i = 0; i <= 50; i++)
+                shortage_history_record(&h, (100 + 10 * i) * MiB, 60 * SEC, 300 * SEC + i * SEC);
+        assert_true(h.n <= SHORTAGE_HISTORY_MAX);
+        assert_int_equal(h.at[0], 300 * SEC);
+        assert_int_equal(shortage_history_growth(&h, 600 * MiB, 60 * SEC, 350 * SEC), 500 * MiB);
+
+        /* Full: samples exactly window/16 apart fit 17 to a window, one more
+         * than is kept: each time the second oldest goes, so the baseline
+         * stays as early as the window allows. */
         h = (shortage_history) {};
         for (unsigned i = 0; i < 40; i++)
-                shortage_history_record(&h, (100 + i) * MiB, 60 * SEC, 200 * SEC + i * 200 * 1000ULL);
+                shortage_history_record(&h, (100 + i) * MiB, 60 * SEC, 400 * SEC + i * 3750 * 1000ULL);
         assert_int_equal(h.n, SHORTAGE_HISTORY_MAX);
-        assert_int_equal(h.at[0], 200 * SEC);
+        assert_int_equal(h.at[0], 490 * SEC);
+        assert_int_equal(h.held[0], 124 * MiB);
         assert_int_equal(h.held[SHORTAGE_HISTORY_MAX - 1], 139 * MiB);
-        assert_int_equal(shortage_history_growth(&h, 140 * MiB, 60 * SEC, 210 * SEC), 40 * MiB);
+        assert_int_equal(shortage_history_growth(&h, 140 * MiB, 60 * SEC, 546250 * 1000ULL), 16 * MiB);
 }
 
 int main(void) {
