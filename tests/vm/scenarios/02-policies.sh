@@ -12,6 +12,7 @@
 # Policy=growth: the sleepers hold still and the pusher, smaller than the
 # largest of them, is what grew: it goes first.
 # ThrottleDeadline=infinity: only sustained pressure can act (reason=pressure).
+# POLICY_ROUNDS (02-policies-default) picks the rounds.
 # With POLICIES_SWAP_MAX (02-policies-swap, a guest with swap) alice may
 # swap that much: the allowance runs out at once, and every policy must
 # then act as it does without swap.
@@ -137,10 +138,12 @@ policy_round() {
   wait_usage_below alice 50 30 || log "alice's usage is still $(($(slice_file alice memory.current) >> 20))M"
 }
 
-policy_round rss big
-policy_round runtime burner
-policy_round badness small
-policy_round growth pusher
+# POLICY_ROUNDS (02-policies-default) runs some of the rounds, in its order.
+declare -A expected_victim=([rss]=big [runtime]=burner [badness]=small [growth]=pusher)
+for policy in ${POLICY_ROUNDS:-rss runtime badness growth}; do
+  [[ -n ${expected_victim[$policy]:-} ]] || die "POLICY_ROUNDS: no round for '$policy'"
+  policy_round "$policy" "${expected_victim[$policy]}"
+done
 
 mg_cleanup_users alice
 rm -f /etc/memgov/users.d/alice.conf
