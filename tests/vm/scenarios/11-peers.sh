@@ -10,8 +10,8 @@
 # and for each we record what was killed, how long after the hog started,
 # whether alice's shell and tmux survived and whether bob's sleeper was
 # touched. Prints a markdown table; with --record also writes it to
-# $MEMGOV_RESULTS/peers.md (tests/vm/scenario --record copies it to
-# tests/vm/results/peers.md).
+# $MEMGOV_RESULTS/peers.md, on Debian 13 peers-trixie.md (tests/vm/scenario
+# --record copies it to tests/vm/results/).
 # Pass criterion: every measured governor was really running during its
 # column, and memgovd (the product) killed the hog within the cap while
 # alice's shell, her tmux and bob's sleeper survived untouched.
@@ -261,11 +261,20 @@ table=$(
   echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 )
+# Debian 12's table is peers.md, another suite's peers-CODENAME.md.
+os_field() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" /etc/os-release; }
+codename=$(os_field VERSION_CODENAME)
+debian="Debian $(os_field VERSION_ID)"
+if [[ $codename == bookworm ]]; then
+  result_name=peers.md suite_opt=''
+else
+  result_name=peers-$codename.md suite_opt="--suite $codename "
+fi
 report=$(
-  echo "## One runaway, three governors"
+  echo "## One runaway, three governors ($debian)"
   echo
-  echo "Measured by \`tests/vm/scenario --record 11-peers\` on $(date -u +%Y-%m-%d) in the test VM:"
-  echo "Debian 12, kernel $(uname -r), systemd $(systemctl --version | awk 'NR == 1 { print $2 }'), $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo) RAM, no swap, TCG."
+  echo "Measured by \`tests/vm/scenario ${suite_opt}--record 11-peers\` on $(date -u +%Y-%m-%d) in the test VM:"
+  echo "$debian, kernel $(uname -r), systemd $(systemctl --version | awk 'NR == 1 { print $2 }'), $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo) RAM, no swap, TCG."
   echo "alice (uid 1001): budget MemoryHigh=$HIGH MemoryMax=$MAX on user-1001.slice; a PAM login shell"
   echo "(\`runuser -l\` in a pty), a tmux server, and \`${HOG[*]}\` started from the shell."
   echo "bob (uid 1002): a sleeper (16 MiB) in user-1002.slice. Cap: ${CAP}s per governor."
@@ -282,7 +291,7 @@ echo
 echo "$report"
 echo
 if ((record)); then
-  write_result peers.md <<<"$report"
-  log "recorded the table in $RESULTS/peers.md"
+  write_result "$result_name" <<<"$report"
+  log "recorded the table in $RESULTS/$result_name"
 fi
 scenario_end
