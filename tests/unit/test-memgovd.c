@@ -259,6 +259,7 @@ static void test_evaluate_warns(void **state) {
                                                   .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 8ULL << 30;
@@ -310,6 +311,7 @@ static void test_evaluate_warns(void **state) {
         user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(procroot);
 }
@@ -341,6 +343,7 @@ static void hostile_slice_setup(hostile_slice *f, const char *comm) {
                                                      .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        assert_int_equal(act_rounds_init(&f->ctx), 0);
         f->ctx.cgroot_fd = tmptree_open(f->cgroot);
         f->ctx.procfs_fd = tmptree_open(f->procroot);
         f->ctx.mem_total = 8ULL << 30;
@@ -368,6 +371,7 @@ static void hostile_slice_done(hostile_slice *f) {
         user_teardown(f->u);
         close(f->ctx.cgroot_fd);
         close(f->ctx.procfs_fd);
+        act_rounds_done(&f->ctx);
         sd_event_unref(f->ctx.event);
         tmptree_free(f->procroot);
         tmptree_free(f->cgroot);
@@ -477,6 +481,7 @@ static void over_budget_setup(over_budget *f) {
                                                              .start_time = (uint64_t) pid });
 
         assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        assert_int_equal(act_rounds_init(&f->ctx), 0);
         f->ctx.cgroot_fd = tmptree_open(f->cgroot);
         f->ctx.procfs_fd = tmptree_open(f->procroot);
         f->ctx.mem_total = 8ULL << 30;
@@ -509,6 +514,7 @@ static void over_budget_done(over_budget *f) {
         user_teardown(f->u);
         close(f->ctx.cgroot_fd);
         close(f->ctx.procfs_fd);
+        act_rounds_done(&f->ctx);
         sd_event_unref(f->ctx.event);
         tmptree_free(f->cgroot);
         tmptree_free(f->procroot);
@@ -548,7 +554,8 @@ static void test_evaluate_swarm(void **state) {
         assert_int_not_equal(signalled[0], signalled[1]);
         assert_int_equal(u->kills, 2);
         assert_true(u->kill.active);
-        assert_int_equal(u->kill.n_leaders, 2);
+        assert_non_null(u->kill.round);
+        assert_int_equal(u->kill.round->n_leaders, 2);
 
         /* One round at a time. */
         f.rec.n_records = 0;
@@ -702,6 +709,7 @@ static void test_machine_shortage(void **state) {
                                                   .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 1600ULL << 20;
@@ -741,7 +749,8 @@ static void test_machine_shortage(void **state) {
         assert_int_equal(n_signals, 1);
         assert_int_equal(carol->kills, 1);
         assert_int_equal(alice->kills, 0);
-        assert_int_equal(carol->kill.reason, KILL_REASON_SHORTAGE);
+        assert_non_null(carol->kill.round);
+        assert_int_equal(carol->kill.round->reason, KILL_REASON_SHORTAGE);
         assert_true(m.last_kill > 0);
         assert_true(m.next_check > 0);          /* re-checks within the window */
 
@@ -763,6 +772,7 @@ static void test_machine_shortage(void **state) {
                 user_teardown(users[i]);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(cgroot);
         tmptree_free(procroot);
@@ -790,6 +800,7 @@ static void test_idle_look(void **state) {
                                                   .state = 'S', .rss_kb = 1024, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 8ULL << 30;
@@ -865,6 +876,7 @@ static void test_idle_look(void **state) {
         user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(cgroot);
         tmptree_free(procroot);
