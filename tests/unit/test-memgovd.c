@@ -185,6 +185,58 @@ static void test_status_file(void **state) {
         tmptree_free(dir);
 }
 
+/* status.json is written one user at a time: the same text, byte for
+ * byte, as json-c makes of the whole document, and JSON a reader parses. */
+static void test_status_file_streamed(void **state) {
+        char *dir = tmptree_new(), path[512], *text;
+        User a, b, c;
+        User *users[] = { &a, &b, &c };
+        json_object *doc, *back;
+        const char *expected;
+        FILE *f;
+        long n;
+
+        (void) state;
+        fill_user(&a);
+        fill_user(&b);
+        fill_user(&c);
+        b.uid = 4243;
+        snprintf(b.name, sizeof b.name, "bob\"},{\"x\":[");
+        c.uid = 4244;
+        c.last_victim_comm[0] = 0;
+        snprintf(path, sizeof path, "%s/status.json", dir);
+        for (size_t n_users = 0; n_users <= 3; n_users++) {
+                assert_int_equal(statefile_write(path, &info, users, n_users), 0);
+                f = fopen(path, "re");
+                assert_non_null(f);
+                assert_int_equal(fseek(f, 0, SEEK_END), 0);
+                n = ftell(f);
+                assert_true(n > 0);
+                rewind(f);
+                text = calloc(1, (size_t) n + 1);
+                assert_non_null(text);
+                assert_int_equal(fread(text, 1, (size_t) n, f), (size_t) n);
+                fclose(f);
+
+                doc = statefile_document(&info, users, n_users);
+                assert_non_null(doc);
+                expected = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                assert_int_equal(strlen(text), strlen(expected) + 1);
+                assert_memory_equal(text, expected, strlen(expected));
+                assert_int_equal(text[n - 1], '\n');
+                back = json_tokener_parse(text);
+                assert_non_null(back);
+                assert_int_equal(json_object_array_length(field(back, "users")), n_users);
+                if (n_users >= 2)
+                        assert_string_equal(json_object_get_string(field(json_object_array_get_idx(field(back, "users"), 1),
+                                                                         "user")), "bob\"},{\"x\":[");
+                json_object_put(back);
+                json_object_put(doc);
+                free(text);
+        }
+        tmptree_free(dir);
+}
+
 static void test_discovered(void **state) {
         const uid_t logind[] = { 1001, 1002, 1001 };
         char *children[] = { "user-1001.slice", "user-1003.slice", "user-1003.slice.bak", "init.scope",
@@ -886,6 +938,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
                 cmocka_unit_test(test_status_file),
+                cmocka_unit_test(test_status_file_streamed),
                 cmocka_unit_test(test_discovered),
                 cmocka_unit_test(test_next_wakeup),
                 cmocka_unit_test(test_evaluate_warns),
