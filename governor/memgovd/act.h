@@ -22,8 +22,9 @@
 #define ACT_KILL_WAIT_USEC (10 * USEC_PER_SEC)
 /* Kill rounds under way at once, over all users. A round holds its slot
  * from its first signal until its tasks are gone: KillGrace=, then at most
- * ACT_KILL_WAIT_USEC, usually much less. Kills are rare and a slot is about
- * 27 KB, so a few are kept instead of one in every user. */
+ * ACT_KILL_WAIT_USEC, usually much less (a round of cgroup kills and a dry
+ * run give theirs back at once). Kills are rare and a slot is about 27 KB,
+ * so a few are kept instead of one in every user. */
 #define ACT_KILL_ROUNDS 4
 /* A kill that is due while every slot is busy is decided again this soon:
  * nothing of the decision is kept, so it is made afresh with the same
