@@ -45,10 +45,9 @@ int subuid_read(int root_fd, const char *path, const char *user, uid_t uid, subu
 
         *ret = NULL;
         *ret_n = 0;
-        buf = malloc(SUBUID_FILE_MAX);
-        if (!buf)
-                return -ENOMEM;
-        r = read_file_at(root_fd, path, buf, SUBUID_FILE_MAX, &len);
+        /* As big as the file, not as the cap: memgovd reads it for every
+         * user who logs in, and a heap keeps what it once held. */
+        r = read_full_file_at(root_fd, path, SUBUID_FILE_MAX, &buf, &len);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -67,6 +66,13 @@ int subuid_read(int root_fd, const char *path, const char *user, uid_t uid, subu
                 ranges[n++] = range;
                 if (n == SUBUID_RANGES_MAX)
                         break;
+        }
+        /* Kept for as long as the user is governed: only what was found. */
+        if (ranges && n < SUBUID_RANGES_MAX) {
+                subuid_range *fit = realloc(ranges, n * sizeof *ranges);
+
+                if (fit)
+                        ranges = fit;
         }
         *ret = TAKE_PTR(ranges);
         *ret_n = n;

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 
 /* Names users chose (comm, the cgroups in their user@UID.service) go to
  * the journal, the log and their terminals escaped; they are stored raw
- * (last_victim_comm, the kill op) and escaped at each sink. A buffer on the
+ * (last_victim_comm, the kill round) and escaped at each sink. A buffer on the
  * stack for each use: the kill path allocates nothing. Long cgroup paths
  * are cut, never mid-escape. */
 #define ACT_CGROUP_TEXT_MAX 1024
@@ -177,9 +178,8 @@ void act_warn(User *u, const snapshot *s, const policy_decision *dec) {
         ctx->status_dirty = true;
 }
 
-static void kill_close_handles(User *u) {
-        actuator *a = &u->ctx->actuator;
-        kill_op *k = &u->kill;
+static void kill_close_handles(kill_round *k) {
+        actuator *a = &k->user->ctx->actuator;
 
         for (size_t i = 0; i < k->n_leaders; i++)
                 k->exit_sources[i] = sd_event_source_disable_unref(k->exit_sources[i]);
@@ -192,19 +192,30 @@ static void kill_close_handles(User *u) {
         k->n = 0;
 }
 
+/* The slot goes back to the pool. */
+static void kill_release(kill_round *k) {
+        User *u = k->user;
+
+        kill_close_handles(k);
+        if (k->timer)
+                (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
+        k->user = NULL;
+        u->kill.round = NULL;
+        u->kill.active = false;
+}
+
 static void kill_finish(User *u, const char *how, bool evaluate) {
-        kill_op *k = &u->kill;
+        kill_round *k = u->kill.round;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char took[FORMAT_USEC_MAX];
 
-        if (k->timer)
-                (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
-        if (k->active && k->n > 0)
+        if (!k)
+                return;
+        if (u->kill.active && k->n > 0)
                 log_info("Kill of pid %d (%s)%s in %s: %s after %s", (int) k->tasks[0].pid, ESC_COMM(k->tasks[0].comm),
                          k->n_leaders > 1 ? " and the other victims of its round" : "", u->cgroup, how,
                          format_usec(took, sizeof took, now - k->started));
-        kill_close_handles(u);
-        k->active = false;
+        kill_release(k);
         if (evaluate) {
                 /* Look again soon: the policy's Cooldown= keeps this from storming. */
                 u->next_sample = now + 100 * USEC_PER_MSEC;
@@ -212,9 +223,8 @@ static void kill_finish(User *u, const char *how, bool evaluate) {
         }
 }
 
-static void kill_escalate(User *u) {
-        actuator *a = &u->ctx->actuator;
-        kill_op *k = &u->kill;
+static void kill_escalate(kill_round *k) {
+        actuator *a = &k->user->ctx->actuator;
 
         for (size_t i = 0; i < k->n; i++) {
                 if (k->handles[i] < 0 || k->exited[i])
@@ -231,9 +241,8 @@ static void kill_escalate(User *u) {
 }
 
 /* How many tasks of the round are still there (exited ones are noted). */
-static size_t kill_survivors(User *u) {
-        actuator *a = &u->ctx->actuator;
-        kill_op *k = &u->kill;
+static size_t kill_survivors(kill_round *k) {
+        actuator *a = &k->user->ctx->actuator;
         size_t n = 0;
 
         for (size_t i = 0; i < k->n; i++) {
@@ -248,15 +257,15 @@ static size_t kill_survivors(User *u) {
 }
 
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        User *u = userdata;
-        kill_op *k = &u->kill;
+        kill_round *k = userdata;
+        User *u = k->user;
         char grace[FORMAT_USEC_MAX];
         size_t left;
 
         (void) usec;
-        if (!k->active)
+        if (!u || !u->kill.active)
                 return 0;
-        left = kill_survivors(u);
+        left = kill_survivors(k);
         if (left == 0) {
                 kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
                 return 0;
@@ -265,7 +274,7 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_notice("%zu task(s) of %s's kill round (first pid %d, %s) did not exit within KillGrace=%s; "
                            "sending SIGKILL", left, u->name, (int) k->tasks[0].pid, ESC_COMM(k->tasks[0].comm),
                            format_usec(grace, sizeof grace, u->config.kill_grace));
-                kill_escalate(u);
+                kill_escalate(k);
                 k->escalated = true;
                 (void) sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + ACT_KILL_WAIT_USEC);
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -279,11 +288,13 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int on_victim_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        User *u = userdata;
-        kill_op *k = &u->kill;
+        kill_round *k = userdata;
+        User *u = k->user;
 
         (void) fd;
         (void) revents;
+        if (!u)
+                return 0;
         for (size_t i = 0; i < k->n_leaders; i++)
                 if (k->exit_sources[i] == s) {
                         k->exited[k->leaders[i]] = true;
@@ -291,7 +302,7 @@ static int on_victim_exit(sd_event_source *s, int fd, uint32_t revents, void *us
                 }
         /* Tasks sharing a victim's mm keep its memory: they must go too;
          * the timer escalates whatever is left. */
-        if (kill_survivors(u) == 0)
+        if (kill_survivors(k) == 0)
                 kill_finish(u, k->escalated ? "exited after SIGKILL" : "exited", true);
         return 0;
 }
@@ -492,10 +503,46 @@ static bool kill_no_longer_due(User *u, const snapshot *s, const policy_decision
         return recovered;
 }
 
+static kill_round *free_round(context *ctx) {
+        for (size_t i = 0; i < ctx->n_kill_rounds; i++)
+                if (!ctx->kill_rounds[i].user)
+                        return &ctx->kill_rounds[i];
+        return NULL;
+}
+
+size_t act_rounds_free(const context *ctx) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ctx->n_kill_rounds; i++)
+                if (!ctx->kill_rounds[i].user)
+                        n++;
+        return n;
+}
+
+/* Every slot is busy: nothing is done now, and the caller decides again
+ * soon. Never dropped: the retry is on the user's own timer. */
+static int rounds_busy(User *u, const snapshot *s, const policy_decision *dec) {
+        context *ctx = u->ctx;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        char retry[FORMAT_USEC_MAX];
+        bool loud = u->kill.busy_logged == 0 || now - u->kill.busy_logged >= ACT_ROUND_BUSY_LOG_USEC;
+
+        if (loud)
+                u->kill.busy_logged = now;
+        log_full(loud ? LOG_INFO : LOG_DEBUG,
+                 "%s (%u) is due a kill (%s, first victim pid %d, %s), but all %zu kill rounds are under way "
+                 "for other users; deciding again in %s", u->name, (unsigned) u->uid, kill_reason_to_string(dec->reason),
+                 (int) s->slice.tasks[dec->victim].task.pid, ESC_COMM(s->slice.tasks[dec->victim].task.comm),
+                 ctx->n_kill_rounds, format_usec(retry, sizeof retry, ACT_ROUND_RETRY_USEC));
+        u->retry_at = now + ACT_ROUND_RETRY_USEC;
+        ctx->timer_dirty = true;
+        return -EBUSY;
+}
+
 int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         context *ctx = u->ctx;
         actuator *a = &ctx->actuator;
-        kill_op *k = &u->kill;
+        kill_round *k;
         round_victim rvs[POLICY_MAX_VICTIMS] = {};
         size_t n_rv = 0, n_done = 0;
         usec_t now;
@@ -503,10 +550,13 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
 
         assert(dec->action == DECISION_KILL || dec->action == DECISION_KILL_CGROUP);
 
-        if (k->active)
+        if (u->kill.active)
                 return -EBUSY;
         if (dec->n_victims == 0 || dec->victim >= s->slice.n_tasks)
                 return log_error_errno(EINVAL, "Decision for %s names no task", u->cgroup);
+        k = free_round(ctx);
+        if (!k)
+                return rounds_busy(u, s, dec);
 
         /* The snapshot took a while to read: look once more, cheaply. */
         if (kill_no_longer_due(u, s, dec)) {
@@ -516,6 +566,10 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         }
         now = now_usec(CLOCK_MONOTONIC);
 
+        /* Taken from here on; every way out below either leaves it under
+         * way or gives it back (kill_release). */
+        k->user = u;
+        u->kill.round = k;
         k->n = 0;
         k->n_leaders = 0;
         k->escalated = false;
@@ -594,7 +648,7 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
                         log_error_errno(r, "Cannot signal pid %d (%s): %m", (int) k->tasks[i].pid, ESC_COMM(k->tasks[i].comm));
         }
         if (n_done == 0) {
-                kill_close_handles(u);
+                kill_release(k);
                 u->next_sample = now + 100 * USEC_PER_MSEC;
                 ctx->timer_dirty = true;
                 return 0;
@@ -604,23 +658,28 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
 
         if (ctx->dry_run || k->n == 0) {
                 /* Only cgroup kills (SIGKILL by the kernel), or nothing really signalled. */
-                kill_close_handles(u);
+                kill_release(k);
                 u->next_sample = now + 100 * USEC_PER_MSEC;
                 ctx->timer_dirty = true;
                 return 0;
         }
 
-        k->active = true;
+        u->kill.active = true;
+        if (u->kill.busy_logged != 0) {
+                /* The wait is over: said, so the log does not end at "deciding again". */
+                log_info("%s (%u): a kill round is free again; killing", u->name, (unsigned) u->uid);
+                u->kill.busy_logged = 0;
+        }
         k->started = now;
         k->signal = dec->signal;
         k->reason = dec->reason;
         if (dec->signal == SIGKILL) {
                 k->escalated = true;
-                kill_escalate(u);   /* releases the memory at once */
+                kill_escalate(k);   /* releases the memory at once */
         }
         for (size_t i = 0; i < k->n_leaders; i++) {
                 r = sd_event_add_io(ctx->event, &k->exit_sources[i], k->handles[k->leaders[i]], EPOLLIN,
-                                    on_victim_exit, u);
+                                    on_victim_exit, k);
                 if (r < 0)
                         log_warning_errno(r, "Cannot watch pid %d for its exit (%m); relying on the timer",
                                           (int) k->tasks[k->leaders[i]].pid);
@@ -630,19 +689,61 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         return 0;
 }
 
-void act_init(User *u) {
-        kill_op *k = &u->kill;
+int act_rounds_init(context *ctx) {
+        kill_round *rounds;
+        int r;
 
-        *k = (kill_op) {};
-        for (size_t i = 0; i < POLICY_MAX_VICTIM_PIDS; i++)
-                k->handles[i] = -1;
-        /* Made now, so starting a kill needs no new timer. */
-        if (sd_event_add_time(u->ctx->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_kill_timer, u) >= 0)
+        assert(ctx);
+        assert(ctx->event);
+        assert(!ctx->kill_rounds);
+
+        rounds = calloc(ACT_KILL_ROUNDS, sizeof *rounds);
+        if (!rounds)
+                return -ENOMEM;
+        /* Written through, so every page is faulted in (and locked, under
+         * mlockall) now rather than at the first kill; calloc() may hand out
+         * untouched pages, and a plain memset() after it may be optimised
+         * away. */
+        explicit_bzero(rounds, ACT_KILL_ROUNDS * sizeof *rounds);
+        ctx->kill_rounds = rounds;
+        ctx->n_kill_rounds = ACT_KILL_ROUNDS;
+        for (size_t i = 0; i < ACT_KILL_ROUNDS; i++) {
+                kill_round *k = &rounds[i];
+
+                for (size_t j = 0; j < POLICY_MAX_VICTIM_PIDS; j++)
+                        k->handles[j] = -1;
+                /* Made now, so starting a kill needs no new timer. */
+                r = sd_event_add_time(ctx->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_kill_timer, k);
+                if (r < 0) {
+                        act_rounds_done(ctx);
+                        return r;
+                }
                 (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
+                (void) sd_event_source_set_description(k->timer, "kill-round");
+        }
+        return 0;
+}
+
+void act_rounds_done(context *ctx) {
+        assert(ctx);
+
+        for (size_t i = 0; i < ctx->n_kill_rounds; i++) {
+                kill_round *k = &ctx->kill_rounds[i];
+
+                /* Every user gave theirs back in act_done(). */
+                assert(!k->user);
+                k->timer = sd_event_source_disable_unref(k->timer);
+        }
+        free(ctx->kill_rounds);
+        ctx->kill_rounds = NULL;
+        ctx->n_kill_rounds = 0;
+}
+
+void act_init(User *u) {
+        u->kill = (user_kill) {};
         u->oom = (oom_report) {};
 }
 
 void act_done(User *u) {
         kill_finish(u, "abandoned", false);
-        u->kill.timer = sd_event_source_disable_unref(u->kill.timer);
 }

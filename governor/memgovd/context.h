@@ -20,6 +20,7 @@
 #include "util.h"
 
 typedef struct User User;
+typedef struct kill_round kill_round;
 
 typedef enum limits_backend {
         LIMITS_SYSTEMD,        /* SetUnitProperties on the system bus */
@@ -47,6 +48,9 @@ typedef struct context {
         usec_t shortage_growth_window;     /* ShortageGrowthWindow=: how far back User.usage_history reaches */
 
         actuator actuator;
+        /* The kill rounds (act.h), allocated once at start: a kill allocates nothing. */
+        kill_round *kill_rounds;
+        size_t n_kill_rounds;
         kmsg kmsg;
         struct resolver *resolver;         /* NSS look-ups, off the loop */
         sd_bus *bus;                       /* the system bus, for SetUnitProperties */

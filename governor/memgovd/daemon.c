@@ -377,6 +377,9 @@ int daemon_new(const char *config_path, bool dry_run_cli, config_set *config, Da
         r = sd_event_default(&d->ctx.event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
+        r = act_rounds_init(&d->ctx);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the kill rounds: %m");
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -470,6 +473,7 @@ Daemon *daemon_free(Daemon *d) {
         resolver_stop(&d->resolver);
         d->ctx.resolver = NULL;
         users_clear(&d->users);
+        act_rounds_done(&d->ctx);
         machine_stop(&d->machine);
         discovery_stop(&d->discovery);
         limits_close(&d->ctx);

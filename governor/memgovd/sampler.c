@@ -270,7 +270,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
         snapshot cheap = {}, full = {};
         bool have_full = false;
         policy_decision dec;
-        slice_state trial;
+        slice_state trial, before;
         usec_t now;
         int r;
 
@@ -350,6 +350,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
         /* The decision ranks by growth up to now. */
         if (observing(u))
                 observe(u, &full, now);
+        before = u->state;
         policy_decide(&full.slice, &u->effective, ctx->pressure_window, &u->state, now, &dec);
         oom_report_remember(u, &full);
 
@@ -362,7 +363,11 @@ int sampler_evaluate(User *u, sample_cause cause) {
                 break;
         case DECISION_KILL:
         case DECISION_KILL_CGROUP:
-                (void) act_kill(u, &full, &dec);
+                /* Every kill round busy: undecided, so that the retry
+                 * (u->retry_at) decides again on the same evidence. A kill
+                 * decision reports no kernel OOM kill, so none is lost. */
+                if (act_kill(u, &full, &dec) == -EBUSY)
+                        u->state = before;
                 break;
         case DECISION_NONE:
                 if (dec.no_victim)

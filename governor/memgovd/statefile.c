@@ -79,16 +79,12 @@ static json_object *user_object(const User *u) {
         return o;
 }
 
-json_object *statefile_document(const status_info *info, User *const *users, size_t n_users) {
-        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
-        json_object *array = json_object_new_array_ext((int) n_users);
+/* The daemon's figures: the document without "users". */
+static json_object *header_object(const status_info *info) {
+        json_object *root = json_object_new_object();
 
-        assert(info);
-
-        if (!root || !array) {
-                json_object_put(array);
+        if (!root)
                 return NULL;
-        }
         json_object_object_add(root, "version", json_object_new_string(info->version));
         json_object_object_add(root, "pid", json_object_new_int(info->pid));
         json_object_object_add(root, "config", json_object_new_string(info->config_path));
@@ -103,6 +99,21 @@ json_object *statefile_document(const status_info *info, User *const *users, siz
         json_object_object_add(root, "reload_failures", json_object_new_uint64(info->reload_failures));
         json_object_object_add(root, "machine_short", json_object_new_boolean(info->machine_short));
         json_object_object_add(root, "machine_shortages", json_object_new_uint64(info->machine_shortages));
+        return root;
+}
+
+json_object *statefile_document(const status_info *info, User *const *users, size_t n_users) {
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        json_object *array;
+
+        assert(info);
+
+        root = header_object(info);
+        array = json_object_new_array_ext((int) n_users);
+        if (!root || !array) {
+                json_object_put(array);
+                return NULL;
+        }
         json_object_object_add(root, "users", array);
         for (size_t i = 0; i < n_users; i++) {
                 json_object *u = user_object(users[i]);
@@ -115,20 +126,45 @@ json_object *statefile_document(const status_info *info, User *const *users, siz
         return TAKE_PTR(root);
 }
 
+#define STATEFILE_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* The text of statefile_document(), built one user at a time: the whole
+ * document as json-c objects takes about 5 KB a user (a hash table of 32
+ * fields each), which the heap keeps after the write. */
+static int write_document(FILE *f, const status_info *info, User *const *users, size_t n_users) {
+        _cleanup_(json_object_putp) json_object *header = header_object(info);
+        const char *text;
+        size_t len;
+
+        text = header ? json_object_to_json_string_ext(header, STATEFILE_JSON_FLAGS) : NULL;
+        if (!text)
+                return -ENOMEM;
+        /* "{...}" without its closing brace: "users" goes last, as in the document. */
+        len = strlen(text);
+        assert(len >= 2 && text[len - 1] == '}');
+        fwrite(text, 1, len - 1, f);
+        fputs(",\"users\":[", f);
+        for (size_t i = 0; i < n_users; i++) {
+                _cleanup_(json_object_putp) json_object *u = user_object(users[i]);
+
+                text = u ? json_object_to_json_string_ext(u, STATEFILE_JSON_FLAGS) : NULL;
+                if (!text)
+                        return -ENOMEM;
+                if (i > 0)
+                        fputc(',', f);
+                fputs(text, f);
+        }
+        fputs("]}\n", f);
+        return 0;
+}
+
 int statefile_write(const char *path, const status_info *info, User *const *users, size_t n_users) {
-        _cleanup_(json_object_putp) json_object *doc = NULL;
         _cleanup_free_ char *tmp = NULL;
         _cleanup_fclose_ FILE *f = NULL;
-        const char *text;
         int fd, r;
 
         assert(path);
-
-        doc = statefile_document(info, users, n_users);
-        text = doc ? json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                   : NULL;
-        if (!text)
-                return -ENOMEM;
+        assert(info);
 
         if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
                 tmp = NULL;
@@ -147,8 +183,11 @@ int statefile_write(const char *path, const status_info *info, User *const *user
                 (void) unlink(tmp);
                 return r;
         }
-        fputs(text, f);
-        fputc('\n', f);
+        r = write_document(f, info, users, n_users);
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
         if (fflush(f) != 0 || ferror(f)) {
                 r = errno > 0 ? -errno : -EIO;
                 (void) unlink(tmp);

@@ -60,27 +60,15 @@ typedef struct limit_state {
         unsigned failures;
 } limit_state;
 
-/* A kill under way (act.c). Everything it needs lives in fixed-size fields,
- * so the kill path allocates nothing of its own. */
-typedef struct kill_op {
-        const actuator_ops *ops;       /* as at the start: a reload may switch DryRun= meanwhile */
-        bool active;
-        bool escalated;
-        int signal;
-        kill_reason reason;
-        usec_t started;
-        /* Every task signalled in this round, victim by victim (each
-         * victim first, then the tasks sharing its memory). */
-        size_t n;
-        procfs_task tasks[POLICY_MAX_VICTIM_PIDS];
-        int handles[POLICY_MAX_VICTIM_PIDS];
-        bool exited[POLICY_MAX_VICTIM_PIDS];
-        /* The victims signalled: their index into tasks and their pidfd's watch. */
-        size_t n_leaders;
-        size_t leaders[POLICY_MAX_VICTIMS];
-        sd_event_source *exit_sources[POLICY_MAX_VICTIMS];
-        sd_event_source *timer;        /* KillGrace, then the wait after SIGKILL */
-} kill_op;
+/* The user's part of a kill round (act.c). The round itself, with its
+ * tasks, pidfds and timer, is a slot of the context's pool (act.h:
+ * kill_round), held only while the round is under way: kills are rare, and
+ * a slot is about 27 KB. */
+typedef struct user_kill {
+        bool active;                   /* a round is under way, in .round */
+        struct kill_round *round;      /* NULL unless active */
+        usec_t busy_logged;            /* the last "every slot is busy" said at info level */
+} user_kill;
 
 typedef struct oom_hint {
         pid_t pid;
@@ -121,7 +109,7 @@ struct User {
         shortage_history usage_history;
         limit_state limits;
         watch watch;
-        kill_op kill;
+        user_kill kill;
         oom_report oom;
 
         /* The last sample. */
@@ -137,7 +125,7 @@ struct User {
         usec_t last_eval;
         usec_t psi_event_at;
         usec_t recheck_until;              /* re-check on a short period until then */
-        usec_t retry_at;                   /* a failed snapshot is retried then */
+        usec_t retry_at;                   /* a failed snapshot, or a kill that found no free slot, is retried then */
         bool under_pressure;
         usec_t last_no_victim_log;
         usec_t last_no_victim_full;        /* the last full read that found every task protected */

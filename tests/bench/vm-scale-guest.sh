@@ -53,6 +53,31 @@ runtime_of() {
 rss_kib() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status; }
 private_kib() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' /proc/"$1"/smaps_rollup; }
 fds_of() { find /proc/"$1"/fd -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# Where the RSS goes, by kind of mapping (smaps): "heap: RSS 1234 KiB, private 1230 KiB; ...".
+# Anonymous mappings are the resolver thread's malloc arena and stacks.
+memory_breakdown() {
+  awk '
+    /^[0-9a-f]+-[0-9a-f]+ / {
+      name = NF >= 6 ? $6 : ""
+      if (name == "[heap]") k = "heap"
+      else if (name == "[stack]") k = "main stack"
+      else if (name == "") k = "anonymous"
+      else if (name ~ /\/memgovd$/) k = "memgovd binary"
+      else if (name ~ /\.so/) k = "libraries"
+      else k = "other"
+      if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+      next
+    }
+    /^Rss:/ { rss[k] += $2 }
+    /^Private_(Clean|Dirty):/ { priv[k] += $2 }
+    END {
+      for (i = 1; i <= n; i++) {
+        k = order[i]
+        if (rss[k] > 0) printf "%s%s: RSS %d KiB, private %d KiB", sep, k, rss[k], priv[k]
+        if (rss[k] > 0) sep = "; "
+      }
+    }' /proc/"$1"/smaps
+}
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -155,6 +180,7 @@ for size in "${SIZES[@]}"; do
     wk=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $2 }' | median)
     cpu=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $3 }' | median)
     rss=$(rss_kib "$p") priv=$(private_kib "$p") fds=$(fds_of "$p")
+    [[ $d == memgovd ]] && MEMORY+=("Memory of $label at $size users: $(memory_breakdown "$p").")
     if [[ $d == memgovd ]]; then
       extra="$applied s | $(ready_time) s"
     else
@@ -207,7 +233,7 @@ reaction() {
     printf "first PSI event %.1f s after the hog started; kill %.2f s after it; overhead (minus PressureDuration=5s) %.2f s, PSI window 1 s; hog start to kill %.1f s", p - s, k - p, k - p - 5, k - s }')
 }
 
-ROWS=()
+ROWS=() MEMORY=()
 if [[ -n ${SCALE_COMPARE:-} ]]; then
   memgovd_bin=$(command -v memgovd)
   mount --bind "$SCALE_COMPARE" "$memgovd_bin" || die "cannot bind-mount $SCALE_COMPARE"
@@ -229,5 +255,7 @@ log "reaction: $REACTION"
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "Reaction of memgovd with $n_users idle users present: $REACTION."
+  echo
+  printf '%s\n' "${MEMORY[@]}"
 } | tee "$OUT"
 exit 0

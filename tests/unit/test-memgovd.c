@@ -185,6 +185,58 @@ static void test_status_file(void **state) {
         tmptree_free(dir);
 }
 
+/* status.json is written one user at a time: the same text, byte for
+ * byte, as json-c makes of the whole document, and JSON a reader parses. */
+static void test_status_file_streamed(void **state) {
+        char *dir = tmptree_new(), path[512], *text;
+        User a, b, c;
+        User *users[] = { &a, &b, &c };
+        json_object *doc, *back;
+        const char *expected;
+        FILE *f;
+        long n;
+
+        (void) state;
+        fill_user(&a);
+        fill_user(&b);
+        fill_user(&c);
+        b.uid = 4243;
+        snprintf(b.name, sizeof b.name, "bob\"},{\"x\":[");
+        c.uid = 4244;
+        c.last_victim_comm[0] = 0;
+        snprintf(path, sizeof path, "%s/status.json", dir);
+        for (size_t n_users = 0; n_users <= 3; n_users++) {
+                assert_int_equal(statefile_write(path, &info, users, n_users), 0);
+                f = fopen(path, "re");
+                assert_non_null(f);
+                assert_int_equal(fseek(f, 0, SEEK_END), 0);
+                n = ftell(f);
+                assert_true(n > 0);
+                rewind(f);
+                text = calloc(1, (size_t) n + 1);
+                assert_non_null(text);
+                assert_int_equal(fread(text, 1, (size_t) n, f), (size_t) n);
+                fclose(f);
+
+                doc = statefile_document(&info, users, n_users);
+                assert_non_null(doc);
+                expected = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                assert_int_equal(strlen(text), strlen(expected) + 1);
+                assert_memory_equal(text, expected, strlen(expected));
+                assert_int_equal(text[n - 1], '\n');
+                back = json_tokener_parse(text);
+                assert_non_null(back);
+                assert_int_equal(json_object_array_length(field(back, "users")), n_users);
+                if (n_users >= 2)
+                        assert_string_equal(json_object_get_string(field(json_object_array_get_idx(field(back, "users"), 1),
+                                                                         "user")), "bob\"},{\"x\":[");
+                json_object_put(back);
+                json_object_put(doc);
+                free(text);
+        }
+        tmptree_free(dir);
+}
+
 static void test_discovered(void **state) {
         const uid_t logind[] = { 1001, 1002, 1001 };
         char *children[] = { "user-1001.slice", "user-1003.slice", "user-1003.slice.bak", "init.scope",
@@ -259,6 +311,7 @@ static void test_evaluate_warns(void **state) {
                                                   .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 8ULL << 30;
@@ -310,6 +363,7 @@ static void test_evaluate_warns(void **state) {
         user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(procroot);
 }
@@ -341,6 +395,7 @@ static void hostile_slice_setup(hostile_slice *f, const char *comm) {
                                                      .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        assert_int_equal(act_rounds_init(&f->ctx), 0);
         f->ctx.cgroot_fd = tmptree_open(f->cgroot);
         f->ctx.procfs_fd = tmptree_open(f->procroot);
         f->ctx.mem_total = 8ULL << 30;
@@ -368,6 +423,7 @@ static void hostile_slice_done(hostile_slice *f) {
         user_teardown(f->u);
         close(f->ctx.cgroot_fd);
         close(f->ctx.procfs_fd);
+        act_rounds_done(&f->ctx);
         sd_event_unref(f->ctx.event);
         tmptree_free(f->procroot);
         tmptree_free(f->cgroot);
@@ -477,6 +533,7 @@ static void over_budget_setup(over_budget *f) {
                                                              .start_time = (uint64_t) pid });
 
         assert_int_equal(sd_event_new(&f->ctx.event), 0);
+        assert_int_equal(act_rounds_init(&f->ctx), 0);
         f->ctx.cgroot_fd = tmptree_open(f->cgroot);
         f->ctx.procfs_fd = tmptree_open(f->procroot);
         f->ctx.mem_total = 8ULL << 30;
@@ -509,6 +566,7 @@ static void over_budget_done(over_budget *f) {
         user_teardown(f->u);
         close(f->ctx.cgroot_fd);
         close(f->ctx.procfs_fd);
+        act_rounds_done(&f->ctx);
         sd_event_unref(f->ctx.event);
         tmptree_free(f->cgroot);
         tmptree_free(f->procroot);
@@ -548,7 +606,8 @@ static void test_evaluate_swarm(void **state) {
         assert_int_not_equal(signalled[0], signalled[1]);
         assert_int_equal(u->kills, 2);
         assert_true(u->kill.active);
-        assert_int_equal(u->kill.n_leaders, 2);
+        assert_non_null(u->kill.round);
+        assert_int_equal(u->kill.round->n_leaders, 2);
 
         /* One round at a time. */
         f.rec.n_records = 0;
@@ -702,6 +761,7 @@ static void test_machine_shortage(void **state) {
                                                   .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 1600ULL << 20;
@@ -741,7 +801,8 @@ static void test_machine_shortage(void **state) {
         assert_int_equal(n_signals, 1);
         assert_int_equal(carol->kills, 1);
         assert_int_equal(alice->kills, 0);
-        assert_int_equal(carol->kill.reason, KILL_REASON_SHORTAGE);
+        assert_non_null(carol->kill.round);
+        assert_int_equal(carol->kill.round->reason, KILL_REASON_SHORTAGE);
         assert_true(m.last_kill > 0);
         assert_true(m.next_check > 0);          /* re-checks within the window */
 
@@ -763,6 +824,7 @@ static void test_machine_shortage(void **state) {
                 user_teardown(users[i]);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(cgroot);
         tmptree_free(procroot);
@@ -790,6 +852,7 @@ static void test_idle_look(void **state) {
                                                   .state = 'S', .rss_kb = 1024, .start_time = 5 });
 
         assert_int_equal(sd_event_new(&ctx.event), 0);
+        assert_int_equal(act_rounds_init(&ctx), 0);
         ctx.cgroot_fd = tmptree_open(cgroot);
         ctx.procfs_fd = tmptree_open(procroot);
         ctx.mem_total = 8ULL << 30;
@@ -874,6 +937,7 @@ static void test_idle_look(void **state) {
         user_teardown(u);
         close(ctx.cgroot_fd);
         close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
         sd_event_unref(ctx.event);
         tmptree_free(cgroot);
         tmptree_free(procroot);
@@ -883,6 +947,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
                 cmocka_unit_test(test_status_file),
+                cmocka_unit_test(test_status_file_streamed),
                 cmocka_unit_test(test_discovered),
                 cmocka_unit_test(test_next_wakeup),
                 cmocka_unit_test(test_evaluate_warns),
