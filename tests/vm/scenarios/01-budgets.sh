@@ -20,6 +20,12 @@ mg_conf users.d/alice.conf "[Defaults]" "MemoryHigh=600M" "MemoryMax=700M" "Memo
 # would be a configuration error (memgov.conf(5): MemoryHigh= above
 # MemoryMax= for a user in no group), and memgovd would not start.
 mg_conf users.d/1003.conf "MemoryMax=450M"
+# Each budget below is set at the user's login, which is what the records
+# are checked for: nobody may be known to logind from an earlier scenario.
+for u in alice bob carol; do
+  reset_user "$u"
+  wait_logind_forgets "$u"
+done
 mg_restart
 mg_mark
 

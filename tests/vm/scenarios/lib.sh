@@ -290,6 +290,17 @@ reset_user() {
   fi
 }
 
+# wait_logind_forgets USER: logind lists a user for a while after their
+# slice is gone (state "closing"); a memgovd started meanwhile sees them
+# logged in and sets their budget ahead of the slice, so a later login
+# finds it in place and memgovd has nothing to set.
+wait_logind_forgets() {
+  local user=$1 uid
+  uid=$(uid_of "$user")
+  wait_for "! loginctl show-user $user >/dev/null 2>&1 && [[ ! -e /run/systemd/users/$uid ]]" 30 ||
+    log "logind still lists $user: $(loginctl show-user "$user" -p State 2>&1 | tr '\n' ' ')"
+}
+
 # ----------------------------------------------------------------- memgov
 memgovd_installed() { systemctl cat memgovd.service >/dev/null 2>&1; }
 # journal_events EVENT [journalctl ARG...]: memgovd's structured records.
