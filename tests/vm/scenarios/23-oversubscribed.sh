@@ -19,7 +19,9 @@ log "MemTotal $(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo) MiB
 # so the shortage must be acted on sooner than the shipped 5 s; with swap
 # the shipped default stands (the node swaps for half a minute first).
 if ((SWAP_MB > 0)); then SHORTAGE_DURATION=${SHORTAGE_DURATION:-5s}; else SHORTAGE_DURATION=${SHORTAGE_DURATION:-1s}; fi
-mg_config_base "ShortageDuration=$SHORTAGE_DURATION"
+# ShortageGrowthWindow=30s, half the shipped minute, so that alice and bob
+# can be idle past it in half the time (the rule is the same).
+mg_config_base "ShortageDuration=$SHORTAGE_DURATION" "ShortageGrowthWindow=30s"
 for who in alice bob carol; do
   mg_conf "users.d/$who.conf" "MemoryHigh=75%" "MemoryMax=85%" "MemorySwapMax=infinity" "KillGrace=2s"
 done
@@ -41,11 +43,11 @@ wait_rss "$PID_alice_idle" 790 60 || die "alice's sleeper did not reach 800 MB"
 wait_rss "$PID_bob_idle" 590 60 || die "bob's sleeper did not reach 600 MB"
 
 # Idle means idle: alice and bob have held their memory for longer than
-# ShortageGrowthWindow= (1 min) when carol's job starts. Loading 1.4 GB on
-# this 2 GB guest stalls the machine itself, and memgovd's growth rule
+# ShortageGrowthWindow= (30 s here) when carol's job starts. Loading 1.4 GB
+# on this 2 GB guest stalls the machine itself, and memgovd's growth rule
 # would otherwise count that load as growth (25-oversubscribed-peers'
 # first run: alice was taken).
-sleep 65
+sleep 35
 
 # bob's probe, as in 04-isolation: a 2 MB allocation timed every 0.2 s.
 probe_start bob
