@@ -557,6 +557,11 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         k = free_round(ctx);
         if (!k)
                 return rounds_busy(u, s, dec);
+        if (u->kill.busy_logged != 0) {
+                /* The wait is over: said, so the log does not end at "deciding again". */
+                log_info("%s (%u): a kill round is free again; deciding the kill", u->name, (unsigned) u->uid);
+                u->kill.busy_logged = 0;
+        }
 
         /* The snapshot took a while to read: look once more, cheaply. */
         if (kill_no_longer_due(u, s, dec)) {
@@ -665,11 +670,6 @@ int act_kill(User *u, const snapshot *s, const policy_decision *dec) {
         }
 
         u->kill.active = true;
-        if (u->kill.busy_logged != 0) {
-                /* The wait is over: said, so the log does not end at "deciding again". */
-                log_info("%s (%u): a kill round is free again; killing", u->name, (unsigned) u->uid);
-                u->kill.busy_logged = 0;
-        }
         k->started = now;
         k->signal = dec->signal;
         k->reason = dec->reason;

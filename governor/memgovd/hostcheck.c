@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libcgroup.h>
@@ -119,7 +120,7 @@ static void gather_statfs(const char *cgroot, hostcheck_facts *f) {
                 f->unified_at_subdir = sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-static void gather_libcgroup(hostcheck_facts *f) {
+static void gather_libcgroup_here(hostcheck_facts *f) {
         _cleanup_free_ char *mnt = NULL;
         struct statfs sfs;
         int r;
@@ -144,6 +145,62 @@ static void gather_libcgroup(hostcheck_facts *f) {
 
         snprintf(f->memory_mount, sizeof(f->memory_mount), "%s", mnt);
         f->memory_mount_is_cgroup2 = statfs(mnt, &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* What the child hands back. */
+typedef struct libcgroup_answer {
+        int error;
+        char memory_mount[sizeof(((hostcheck_facts *) NULL)->memory_mount)];
+        bool memory_mount_is_cgroup2;
+} libcgroup_answer;
+
+/* The same, asked in a child: cgroup_init() clears and fills libcgroup's
+ * own tables, about 800 KB of it, which would stay resident (and locked)
+ * for memgovd's whole life after this one look. Done in this process if
+ * there can be no child. */
+static void gather_libcgroup(hostcheck_facts *f) {
+        libcgroup_answer a = {};
+        int fds[2], status;
+        ssize_t n;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+                gather_libcgroup_here(f);
+                return;
+        }
+        pid = fork();
+        if (pid < 0) {
+                close(fds[0]);
+                close(fds[1]);
+                gather_libcgroup_here(f);
+                return;
+        }
+        if (pid == 0) {
+                hostcheck_facts mine = {};
+
+                close(fds[0]);
+                gather_libcgroup_here(&mine);
+                a.error = mine.libcgroup_error;
+                memcpy(a.memory_mount, mine.memory_mount, sizeof a.memory_mount);
+                a.memory_mount_is_cgroup2 = mine.memory_mount_is_cgroup2;
+                _exit(write(fds[1], &a, sizeof a) == (ssize_t) sizeof a ? 0 : 1);
+        }
+        close(fds[1]);
+        do
+                n = read(fds[0], &a, sizeof a);
+        while (n < 0 && errno == EINTR);
+        close(fds[0]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t) sizeof a) {
+                gather_libcgroup_here(f);
+                return;
+        }
+        f->libcgroup_error = a.error;
+        f->libcgroup_error_text = a.error != 0 ? cgroup_strerror(a.error) : NULL;
+        a.memory_mount[sizeof a.memory_mount - 1] = 0;
+        memcpy(f->memory_mount, a.memory_mount, sizeof f->memory_mount);
+        f->memory_mount_is_cgroup2 = a.memory_mount_is_cgroup2;
 }
 
 static void gather_cgroup2(const char *cgroot, hostcheck_facts *f) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -114,6 +115,13 @@ static int refuse(const char *why) {
 
 static void lock_memory(void) {
         void *p;
+
+        /* memgovd's memory is small and sparse: where transparent huge
+         * pages are "always", one page in use in a 2 MB-aligned stretch of
+         * the heap made all 2 MB resident and locked (at 300 users, 2 of
+         * its 3 MB of heap). */
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+                log_debug_errno(errno, "Cannot turn transparent huge pages off: %m");
 
         /* ONFAULT: lock what is used, without faulting in every mapping. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)

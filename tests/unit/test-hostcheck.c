@@ -16,6 +16,7 @@
 #include <sys/statfs.h>
 
 #include <cmocka.h>
+#include <libcgroup.h>
 #include <linux/magic.h>
 
 #include "hostcheck.h"
@@ -234,6 +235,36 @@ static void test_gather_missing_root(void **state) {
         assert_non_null(strstr(why, "cannot be examined"));
 }
 
+/* libcgroup is asked in a child: this process never runs cgroup_init()
+ * (its tables, about 800 KB, stay untouched here), and the answer is the
+ * one this process gets when it does. First in the list: no test before it
+ * may have initialised libcgroup here. */
+static void test_libcgroup_asked_in_child(void **state) {
+        hostcheck_facts f;
+        char *mnt = NULL;
+        int r;
+
+        (void) state;
+        hostcheck_gather(HOSTCHECK_CGROUP_ROOT, "/proc", &f);
+        assert_int_equal(cgroup_get_subsys_mount_point("memory", &mnt), ECGROUPNOTINITIALIZED);
+        assert_null(mnt);
+
+        r = cgroup_init();
+        if (r == 0)
+                r = cgroup_get_subsys_mount_point("memory", &mnt);
+        assert_int_equal(f.libcgroup_error, r);
+        if (r == 0) {
+                assert_non_null(mnt);
+                assert_string_equal(f.memory_mount, mnt);
+                assert_null(f.libcgroup_error_text);
+        } else {
+                assert_string_equal(f.libcgroup_error_text, cgroup_strerror(r));
+                assert_string_equal(f.memory_mount, "");
+        }
+        printf("# libcgroup: error %d, memory mount '%s'\n", f.libcgroup_error, f.memory_mount);
+        free(mnt);
+}
+
 /* The live host: whatever it is, the verdict must agree with statfs. */
 static void test_live_host_consistent(void **state) {
         (void) state;
@@ -262,6 +293,7 @@ static void test_live_host_consistent(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_libcgroup_asked_in_child),
                 cmocka_unit_test(test_pure_v2_is_governable),
                 cmocka_unit_test(test_hybrid_refused),
                 cmocka_unit_test(test_legacy_with_switches),
