@@ -22,6 +22,7 @@
 #include "recorder.h"
 #include "report.h"
 #include "sampler.h"
+#include "test-context.h"
 #include "tmptree.h"
 #include "user.h"
 
@@ -65,20 +66,9 @@ static void pool_setup(pool_fixture *f) {
         recorder_use(&f->rec);
         tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
 
-        assert_int_equal(sd_event_new(&f->ctx.event), 0);
-        assert_int_equal(act_rounds_init(&f->ctx), 0);
+        test_context_init(&f->ctx, f->cgroot, f->procroot, &recorder_ops, on_watch);
         assert_int_equal(f->ctx.n_kill_rounds, ACT_KILL_ROUNDS);
         assert_int_equal(act_rounds_free(&f->ctx), ACT_KILL_ROUNDS);
-        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
-        f->ctx.procfs_fd = tmptree_open(f->procroot);
-        f->ctx.mem_total = 8ULL << 30;
-        f->ctx.self = getpid();
-        f->ctx.pressure_window = 2 * USEC_PER_SEC;
-        f->ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = f->ctx.cgroot_fd,
-                                       .procfs_fd = f->ctx.procfs_fd };
-        f->ctx.limits_backend = LIMITS_CGROUPFS;
-        f->ctx.on_watch = on_watch;
-        kmsg_init(&f->ctx.kmsg);
 
         for (size_t i = 0; i < N_USERS; i++) {
                 User *u = calloc(1, sizeof *u);

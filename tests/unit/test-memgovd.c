@@ -27,6 +27,7 @@
 #include "report.h"
 #include "sampler.h"
 #include "statefile.h"
+#include "test-context.h"
 #include "tmptree.h"
 #include "users.h"
 #include "watch.h"
@@ -310,19 +311,7 @@ static void test_evaluate_warns(void **state) {
         tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
                                                   .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        assert_int_equal(act_rounds_init(&ctx), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.dry_run = true;
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
+        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
 
         u->ctx = &ctx;
         u->uid = 4242;
@@ -394,19 +383,7 @@ static void hostile_slice_setup(hostile_slice *f, const char *comm) {
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = comm,
                                                      .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
-        assert_int_equal(sd_event_new(&f->ctx.event), 0);
-        assert_int_equal(act_rounds_init(&f->ctx), 0);
-        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
-        f->ctx.procfs_fd = tmptree_open(f->procroot);
-        f->ctx.mem_total = 8ULL << 30;
-        f->ctx.self = getpid();
-        f->ctx.dry_run = true;
-        f->ctx.pressure_window = 2 * USEC_PER_SEC;
-        f->ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = f->ctx.cgroot_fd,
-                                       .procfs_fd = f->ctx.procfs_fd };
-        f->ctx.limits_backend = LIMITS_CGROUPFS;
-        f->ctx.on_watch = on_watch;
-        kmsg_init(&f->ctx.kmsg);
+        test_context_init(&f->ctx, f->cgroot, f->procroot, &actuator_ops_dry_run, on_watch);
         u->ctx = &f->ctx;
         u->uid = 4242;
         snprintf(u->name, sizeof u->name, "alice");
@@ -532,18 +509,7 @@ static void over_budget_setup(over_budget *f) {
                                                              .comm = "cc1", .state = 'R', .rss_kb = 30720,
                                                              .start_time = (uint64_t) pid });
 
-        assert_int_equal(sd_event_new(&f->ctx.event), 0);
-        assert_int_equal(act_rounds_init(&f->ctx), 0);
-        f->ctx.cgroot_fd = tmptree_open(f->cgroot);
-        f->ctx.procfs_fd = tmptree_open(f->procroot);
-        f->ctx.mem_total = 8ULL << 30;
-        f->ctx.self = getpid();
-        f->ctx.pressure_window = 2 * USEC_PER_SEC;
-        f->ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = f->ctx.cgroot_fd,
-                                       .procfs_fd = f->ctx.procfs_fd };
-        f->ctx.limits_backend = LIMITS_CGROUPFS;
-        f->ctx.on_watch = on_watch;
-        kmsg_init(&f->ctx.kmsg);
+        test_context_init(&f->ctx, f->cgroot, f->procroot, &recorder_ops, on_watch);
 
         u->ctx = &f->ctx;
         u->uid = 4242;
@@ -760,18 +726,9 @@ static void test_machine_shortage(void **state) {
         tmptree_add_task(procroot, &(fake_task) { .pid = 701, .ppid = 1, .sid = 700, .uid = 1003,
                                                   .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
 
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        assert_int_equal(act_rounds_init(&ctx), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
+        test_context_init(&ctx, cgroot, procroot, &recorder_ops, on_watch);
         ctx.mem_total = 1600ULL << 20;
-        ctx.self = getpid();
         ctx.pressure_window = USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &recorder_ops, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
         governor_config_defaults(&gc);
         gc.shortage_duration = 0;
 
@@ -851,20 +808,7 @@ static void test_idle_look(void **state) {
         tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "sleep",
                                                   .state = 'S', .rss_kb = 1024, .start_time = 5 });
 
-        assert_int_equal(sd_event_new(&ctx.event), 0);
-        assert_int_equal(act_rounds_init(&ctx), 0);
-        ctx.cgroot_fd = tmptree_open(cgroot);
-        ctx.procfs_fd = tmptree_open(procroot);
-        ctx.mem_total = 8ULL << 30;
-        ctx.self = getpid();
-        ctx.dry_run = true;
-        ctx.pressure_window = 2 * USEC_PER_SEC;
-        ctx.shortage_growth_window = 60 * USEC_PER_SEC;
-        ctx.actuator = (actuator) { .ops = &actuator_ops_dry_run, .cgroot_fd = ctx.cgroot_fd,
-                                    .procfs_fd = ctx.procfs_fd };
-        ctx.limits_backend = LIMITS_CGROUPFS;
-        ctx.on_watch = on_watch;
-        kmsg_init(&ctx.kmsg);
+        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
         u->ctx = &ctx;
         u->uid = 4242;
         snprintf(u->name, sizeof u->name, "alice");
