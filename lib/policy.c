@@ -248,6 +248,22 @@ static bool add_victim(const slice_snapshot *s, const user_config *uc, const pol
         return true;
 }
 
+/* Under Policy=growth, what the tasks that would stay have grown by while
+ * observed: a swarm (build workers) goes on growing while its first
+ * members die, so a round must also cover that, or the slice is back over
+ * its budget a second later and the swarm dies one round at a time. */
+static uint64_t growth_of_unchosen(const policy_candidate *ranked, size_t n, size_t from) {
+        uint64_t sum = 0;
+
+        for (size_t i = from; i < n; i++) {
+                if (ranked[i].protect != PROTECT_NONE || ranked[i].soft != SOFT_NONE)
+                        continue;
+                if (ranked[i].score > 0)
+                        sum += (uint64_t) ranked[i].score;
+        }
+        return sum;
+}
+
 /* Victims in policy order until what they free covers the need: one
  * unless the first is too small, as in a swarm of build workers. */
 static int choose_victims(const slice_snapshot *s, const user_config *uc, policy_decision *ret) {
@@ -280,7 +296,9 @@ static int choose_victims(const slice_snapshot *s, const user_config *uc, policy
                  * up a round. */
                 if (ranked[i].soft != SOFT_NONE && ret->n_victims > 0)
                         break;
-                if (ret->n_victims > 0 && ret->frees >= ret->need)
+                if (ret->n_victims > 0 && ret->frees >= ret->need &&
+                    (uc->policy != POLICY_GROWTH ||
+                     ret->frees - ret->need >= growth_of_unchosen(ranked, s->n_tasks, i)))
                         break;
                 if (ret->n_victims == POLICY_MAX_VICTIMS || ret->n_pids == POLICY_MAX_VICTIM_PIDS)
                         break;

@@ -1439,6 +1439,78 @@ static void test_decide_swarm_in_one_round(void **state) {
         assert_non_null(strstr(d.reason_text, "and 8 more"));
 }
 
+/* Policy=growth: the swarm goes on growing while its first members die, so
+ * one round also covers what the workers left behind have grown by. */
+static void test_decide_growth_swarm_covers_its_growth(void **state) {
+        user_config uc = uc_base();
+        policy_task t[11];
+        policy_history h = {};
+        slice_snapshot s;
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* make -j8: eight workers seen at 10 MiB, now 40 MiB each; the
+         * editor (30 MiB) and the login shell unchanged; 390 of 400 MiB
+         * unreclaimable, the target 350 MiB: 40 MiB over it. */
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.sid = 100;
+        t[1] = task(150, "vim", 30, SCOPE);
+        for (int i = 0; i < 8; i++)
+                t[2 + i] = task(300 + i, "cc1", 10, SCOPE);
+        t[10] = task(151, "tmux: server", 6, SCOPE);
+        s = snap(t, 11, 400 * MiB);
+        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
+        for (int i = 0; i < 8; i++)
+                t[2 + i].task.rss_bytes = 40 * MiB;
+        s.history = &h;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        s.psi_trigger = true;
+        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+
+        /* Under rss, one worker covers the 40 MiB: the other seven, still
+         * growing, put the slice back over its budget at once. */
+        uc.policy = POLICY_RSS;
+        st = fresh_state(&s);
+        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.need, 40 * MiB);
+        assert_int_equal(d.n_victims, 1);
+
+        /* Under growth, k workers free 40k MiB and leave (8 - k) x 30 MiB
+         * of growth: 40k - 40 >= 30 (8 - k) first holds at k = 4. */
+        uc.policy = POLICY_GROWTH;
+        st = fresh_state(&s);
+        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.need, 40 * MiB);
+        assert_int_equal(d.n_victims, 4);
+        assert_int_equal(d.frees, 160 * MiB);
+        for (size_t i = 0; i < d.n_victims; i++)
+                assert_string_equal(s.tasks[d.victims[i].index].task.comm, "cc1");
+
+        /* One grower alone (the others held still): one victim. */
+        for (int i = 1; i < 8; i++)
+                t[2 + i].task.rss_bytes = 10 * MiB;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        st = fresh_state(&s);
+        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
+                s.psi_event_at = now;
+                policy_decide(&s, &uc, SEC, &st, now, &d);
+        }
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(s.tasks[d.victim].task.pid, 300);
+        growth_history_done(&h);
+}
+
 static void test_decide_swarm_cgroup_scope(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
@@ -1611,6 +1683,7 @@ int main(void) {
                 cmocka_unit_test(test_growth_ranks_what_grew),
                 cmocka_unit_test(test_growth_history_bounds),
                 cmocka_unit_test(test_decide_swarm_in_one_round),
+                cmocka_unit_test(test_decide_growth_swarm_covers_its_growth),
                 cmocka_unit_test(test_decide_swarm_cgroup_scope),
                 cmocka_unit_test(test_recovered),
                 cmocka_unit_test(test_recovered_by_unreclaimable),
