@@ -518,6 +518,17 @@ static slice_state fresh_state(const slice_snapshot *s) {
         return st;
 }
 
+/* A fresh state, then PSI events every second for 5 s (past the default
+ * PressureDuration=) from FROM: the decision at the end is in RET. */
+static void decide_under_pressure(slice_snapshot *s, const user_config *uc, slice_state *st, usec_t from,
+                                  policy_decision *ret) {
+        *st = fresh_state(s);
+        for (usec_t now = from; now <= from + 5 * SEC; now += SEC) {
+                s->psi_event_at = now;
+                policy_decide(s, uc, SEC, st, now, ret);
+        }
+}
+
 static void test_decide_max_alone_is_no_evidence(void **state) {
         user_config uc = uc_base();
         policy_task t[] = { task(200, "hog", 450, APP), task(202, "vim", 20, SCOPE) };
@@ -1068,11 +1079,7 @@ static void test_decide_pressure_needs_unreclaimable(void **state) {
         s.has_stat = true;
         s.stat = stat_of(380 * MiB, 15 * MiB);
         s.psi_trigger = true;
-        st = fresh_state(&s);
-        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.reason, KILL_REASON_PRESSURE);
         assert_int_equal(d.signal, SIGTERM);
@@ -1357,6 +1364,16 @@ static void test_growth_history_bounds(void **state) {
         growth_history_done(&h);
 }
 
+/* make -j8 in a slice: the login shell (a session leader, 4 MiB), a 30 MiB
+ * editor and eight cc1 workers of WORKER_MIB, pids 300-307, in T[0..9]. */
+static void make_j8(policy_task *t, uint64_t worker_mib) {
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.sid = 100;
+        t[1] = task(150, "vim", 30, SCOPE);
+        for (int i = 0; i < 8; i++)
+                t[2 + i] = task(300 + i, "cc1", worker_mib, SCOPE);
+}
+
 static void test_decide_swarm_in_one_round(void **state) {
         user_config uc = uc_base();
         policy_task t[12];
@@ -1368,11 +1385,7 @@ static void test_decide_swarm_in_one_round(void **state) {
 
         /* make -j8: eight workers of 40 MiB, a 30 MiB editor, the login
          * shell; 390 of 400 MiB unreclaimable. The target is 350 MiB. */
-        t[0] = task(100, "bash", 4, SCOPE);
-        t[0].task.sid = 100;
-        t[1] = task(150, "vim", 30, SCOPE);
-        for (int i = 0; i < 8; i++)
-                t[2 + i] = task(300 + i, "cc1", 40, SCOPE);
+        make_j8(t, 40);
         t[10] = task(320, "cc1-thread", 40, SCOPE);   /* shares 304's mm */
         t[11] = task(151, "tmux: server", 6, SCOPE);
         s = snap(t, 12, 400 * MiB);
@@ -1382,11 +1395,7 @@ static void test_decide_swarm_in_one_round(void **state) {
         s.stat = stat_of(390 * MiB, 10 * MiB);
         s.psi_trigger = true;
         uc.policy = POLICY_RSS;
-        st = fresh_state(&s);
-        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 100 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         /* 40 MiB over the target: one worker of 40 MiB is enough. */
         assert_int_equal(d.need, 40 * MiB);
@@ -1397,11 +1406,7 @@ static void test_decide_swarm_in_one_round(void **state) {
         s.memory.high = 440 * MiB;
         s.memory.current = 440 * MiB;
         s.stat = stat_of(430 * MiB, 10 * MiB);
-        st = fresh_state(&s);
-        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 200 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.need, 45 * MiB);
         assert_int_equal(d.n_victims, 2);
@@ -1411,11 +1416,7 @@ static void test_decide_swarm_in_one_round(void **state) {
          * thread sharing 304's memory with 304, never the editor, bash or tmux. */
         s.memory.high = 50 * MiB;     /* more than every unprotected task holds */
         s.memory.max = 500 * MiB;
-        st = fresh_state(&s);
-        for (usec_t now = 300 * SEC; now <= 305 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 300 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.n_victims, 9);     /* 8 workers and the editor: all unprotected tasks */
         assert_true(d.frees < d.need);
@@ -1453,11 +1454,7 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
         /* make -j8: eight workers seen at 10 MiB, now 40 MiB each; the
          * editor (30 MiB) and the login shell unchanged; 390 of 400 MiB
          * unreclaimable, the target 350 MiB: 40 MiB over it. */
-        t[0] = task(100, "bash", 4, SCOPE);
-        t[0].task.sid = 100;
-        t[1] = task(150, "vim", 30, SCOPE);
-        for (int i = 0; i < 8; i++)
-                t[2 + i] = task(300 + i, "cc1", 10, SCOPE);
+        make_j8(t, 10);
         t[10] = task(151, "tmux: server", 6, SCOPE);
         s = snap(t, 11, 400 * MiB);
         assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
@@ -1472,11 +1469,7 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
         /* Under rss, one worker covers the 40 MiB: the other seven, still
          * growing, put the slice back over its budget at once. */
         uc.policy = POLICY_RSS;
-        st = fresh_state(&s);
-        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.need, 40 * MiB);
         assert_int_equal(d.n_victims, 1);
@@ -1484,11 +1477,7 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
         /* Under growth, k workers free 40k MiB and leave (8 - k) x 30 MiB
          * of growth: 40k - 40 >= 30 (8 - k) first holds at k = 4. */
         uc.policy = POLICY_GROWTH;
-        st = fresh_state(&s);
-        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.need, 40 * MiB);
         assert_int_equal(d.n_victims, 4);
@@ -1500,11 +1489,7 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
         for (int i = 1; i < 8; i++)
                 t[2 + i].task.rss_bytes = 10 * MiB;
         s.stat = stat_of(390 * MiB, 10 * MiB);
-        st = fresh_state(&s);
-        for (usec_t now = 110 * SEC; now <= 115 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
         assert_int_equal(d.action, DECISION_KILL);
         assert_int_equal(d.n_victims, 1);
         assert_int_equal(s.tasks[d.victim].task.pid, 300);
@@ -1530,11 +1515,7 @@ static void test_decide_swarm_cgroup_scope(void **state) {
         s.has_stat = true;
         s.stat = stat_of(395 * MiB, 3 * MiB);       /* 48 MiB over the 350 MiB target */
         s.psi_trigger = true;
-        st = fresh_state(&s);
-        for (usec_t now = 100 * SEC; now <= 105 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 100 * SEC, &d);
         /* job.service's cgroup frees all three of its workers: one victim. */
         assert_int_equal(d.action, DECISION_KILL_CGROUP);
         assert_int_equal(d.n_victims, 1);
@@ -1545,11 +1526,7 @@ static void test_decide_swarm_cgroup_scope(void **state) {
          * scope's job alone (the scope holds the login shell: a process kill). */
         s.memory.high = 320 * MiB;
         s.memory.current = 400 * MiB;
-        st = fresh_state(&s);
-        for (usec_t now = 200 * SEC; now <= 205 * SEC; now += SEC) {
-                s.psi_event_at = now;
-                policy_decide(&s, &uc, SEC, &st, now, &d);
-        }
+        decide_under_pressure(&s, &uc, &st, 200 * SEC, &d);
         assert_int_equal(d.n_victims, 3);
         assert_string_equal(d.victims[0].cgroup, APP);
         assert_string_equal(d.victims[1].cgroup, SLICE "/user@1001.service/app.slice/other.service");
