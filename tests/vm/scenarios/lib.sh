@@ -309,7 +309,7 @@ journal_events() {
   shift
   journalctl -b --no-pager -o short-precise "$@" "MEMGOV_EVENT=$ev"
 }
-journal_event_count() { journalctl -b --no-pager -o cat "MEMGOV_EVENT=$1" 2>/dev/null | grep -c . || true; }
+journal_event_count() { journalctl -b -q --no-pager -o cat --output-fields=MEMGOV_EVENT "MEMGOV_EVENT=$1" 2>/dev/null | grep -c . || true; }
 
 # write_result NAME < CONTENT: save a result file for the host (LOGDIR/results/).
 write_result() { cat >"$RESULTS/$1"; }
