@@ -218,7 +218,7 @@ measure() {
   note="$peer: lowest MemAvailable during the run ${avail_min} MiB of ${total_mb} MiB"
   if [[ $peer == systemd-oomd ]]; then
     note+="; alice's slice as systemd-oomd saw it at the end: ${pgscan:-not monitored}"
-    [[ -z $killed_after ]] && note+=" (pressure stayed above its 60% limit, but systemd-oomd 252 kills only after recent reclaim, i.e. pgscan growth; without swap there was nothing to reclaim)"
+    [[ -z $killed_after ]] && note+=" (pressure stayed above its 60% limit, but systemd-oomd $(systemctl --version | awk 'NR == 1 { print $2 }') kills only after recent reclaim, i.e. pgscan growth; without swap there was nothing to reclaim)"
   fi
   if [[ $peer == earlyoom ]]; then
     note+="; earlyoom: ${EARLYOOM_THRESHOLDS:-thresholds not logged}"
