@@ -135,6 +135,8 @@ static void test_take_errors(void **state) {
         /* A malformed task hides that task only. */
         tmptree_write(f->procroot, "102/stat", "garbage\n");
         tmptree_write(f->procroot, "102/status", "x\n");
+        /* A live task has all its files: a missing one means it is gone. */
+        tmptree_write(f->procroot, "102/oom_score_adj", "0\n");
         assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, &s), 0);
         assert_int_equal(s.slice.n_tasks, 2);
         assert_int_equal(s.n_unreadable, 1);
