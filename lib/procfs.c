@@ -21,14 +21,18 @@
 /* Threads looked at for a live one when the main thread is gone. */
 #define PROCFS_THREADS_MAX 4096
 
+/* The caches below are read by several readers at once (snapshot.c):
+ * each computes the same value, so relaxed atomics are all they need. */
 static uint64_t page_size(void) {
         static uint64_t cached;
+        uint64_t v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
-        if (!cached) {
-                long v = sysconf(_SC_PAGESIZE);
-                cached = v > 0 ? (uint64_t) v : 4096;
+        if (!v) {
+                long l = sysconf(_SC_PAGESIZE);
+                v = l > 0 ? (uint64_t) l : 4096;
+                __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
         }
-        return cached;
+        return v;
 }
 
 bool procfs_state_is_dead(char state) {
@@ -286,13 +290,15 @@ static int errno_to_gone(int r) {
 
 static long ticks(void) {
         static long cached;
+        long v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
-        if (!cached) {
-                cached = sysconf(_SC_CLK_TCK);
-                if (cached <= 0)
-                        cached = 100;
+        if (!v) {
+                v = sysconf(_SC_CLK_TCK);
+                if (v <= 0)
+                        v = 100;
+                __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
         }
-        return cached;
+        return v;
 }
 
 /* "PID/" into BUF, which holds at least PID_PATH_MAX bytes; returns its length. */
