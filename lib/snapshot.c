@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -59,6 +60,15 @@ static void *read_some_tasks(void *userdata) {
         }
 }
 
+/* A reader thread, with an fd table of its own: its three opens and
+ * closes a task then take no turns on one shared table's lock, and its
+ * reads find their files without counting references. If the kernel
+ * refuses, it reads through the shared table. */
+static void *reader_thread(void *userdata) {
+        (void) unshare(CLONE_FILES);
+        return read_some_tasks(userdata);
+}
+
 /* Reads every task of s->procs into s->tasks, on up to READERS threads
  * (this one included), then keeps the readable ones in cgroup.procs order:
  * the snapshot is the same however many read it. */
@@ -87,7 +97,7 @@ static int read_tasks(int procfs_fd, snapshot *s, unsigned readers) {
         if (readers > 1 && pthread_attr_init(&attr) == 0) {
                 (void) pthread_attr_setstacksize(&attr, READER_STACK);
                 while (started + 1 < readers && (started + 1) * READ_CHUNK < tr.n &&
-                       pthread_create(&threads[started], &attr, read_some_tasks, &tr) == 0)
+                       pthread_create(&threads[started], &attr, reader_thread, &tr) == 0)
                         started++;
                 pthread_attr_destroy(&attr);
         }
