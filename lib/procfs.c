@@ -21,14 +21,18 @@
 /* Threads looked at for a live one when the main thread is gone. */
 #define PROCFS_THREADS_MAX 4096
 
+/* The caches below are read by several readers at once (snapshot.c):
+ * each computes the same value, so relaxed atomics are all they need. */
 static uint64_t page_size(void) {
         static uint64_t cached;
+        uint64_t v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
-        if (!cached) {
-                long v = sysconf(_SC_PAGESIZE);
-                cached = v > 0 ? (uint64_t) v : 4096;
+        if (!v) {
+                long l = sysconf(_SC_PAGESIZE);
+                v = l > 0 ? (uint64_t) l : 4096;
+                __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
         }
-        return cached;
+        return v;
 }
 
 bool procfs_state_is_dead(char state) {
@@ -54,8 +58,16 @@ int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task) {
         close = strrchr(text, ')');
         if (!open || !close || close < open)
                 return -EINVAL;
-        if (sscanf(text, "%d (", &pid) != 1 || pid <= 0)
-                return -EINVAL;
+        {
+                char *end;
+                long v;
+
+                errno = 0;
+                v = strtol(text, &end, 10);
+                if (end == text || errno == ERANGE || v <= 0 || v > INT32_MAX || *end != ' ' || end + 1 != open)
+                        return -EINVAL;
+                pid = (int) v;
+        }
         commlen = (size_t) (close - open - 1);
         if (commlen >= PROCFS_COMM_MAX)
                 return -EINVAL;
@@ -136,6 +148,24 @@ static const char *status_value(const char *line, const char *key, size_t keylen
         return line + keylen;
 }
 
+/* One decimal number after blanks, as sscanf(" %u") reads it, without
+ * sscanf's cost on every task of a big slice. Returns the end, or NULL. */
+static const char *status_number(const char *v, unsigned long *ret) {
+        unsigned long n;
+        char *end;
+
+        while (*v == ' ' || *v == '\t')
+                v++;
+        if (*v < '0' || *v > '9')
+                return NULL;
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno == ERANGE || n > UINT32_MAX)
+                return NULL;
+        *ret = n;
+        return end;
+}
+
 int procfs_parse_status(const char *text, procfs_task *task) {
         bool seen_uid = false, seen_tgid = false;
         const char *p = text;
@@ -148,28 +178,27 @@ int procfs_parse_status(const char *text, procfs_task *task) {
 
         /* This runs for every task of a slice on a machine in trouble: look
          * only at the lines we need, in place, without copying. */
-        for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
-                const char *v;
+        while (*p) {
+                const char *v, *eol;
+                unsigned long n;
                 int r = 0;
 
                 switch (p[0]) {
                 case 'U':
                         if ((v = status_value(p, "Uid:", 4))) {
-                                unsigned ruid, euid;
                                 /* Real, effective, saved, fs: "owned by" means effective,
                                  * so root's su in the user's session counts as root's. */
-                                if (sscanf(v, " %u %u", &ruid, &euid) != 2)
+                                if (!(v = status_number(v, &n)) || !status_number(v, &n))
                                         return -EINVAL;
-                                task->uid = euid;
+                                task->uid = (uid_t) n;
                                 seen_uid = true;
                         }
                         break;
                 case 'T':
                         if ((v = status_value(p, "Tgid:", 5))) {
-                                int tgid;
-                                if (sscanf(v, " %d", &tgid) != 1 || tgid <= 0)
+                                if (!status_number(v, &n) || n == 0 || n > INT32_MAX)
                                         return -EINVAL;
-                                task->tgid = tgid;
+                                task->tgid = (pid_t) n;
                                 seen_tgid = true;
                         }
                         break;
@@ -182,6 +211,10 @@ int procfs_parse_status(const char *text, procfs_task *task) {
                 }
                 if (r < 0)
                         return r;
+                eol = strchr(p, '\n');
+                if (!eol)
+                        break;
+                p = eol + 1;
         }
         return seen_uid && seen_tgid ? 0 : -EINVAL;
 }
@@ -257,79 +290,86 @@ static int errno_to_gone(int r) {
 
 static long ticks(void) {
         static long cached;
+        long v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
-        if (!cached) {
-                cached = sysconf(_SC_CLK_TCK);
-                if (cached <= 0)
-                        cached = 100;
+        if (!v) {
+                v = sysconf(_SC_CLK_TCK);
+                if (v <= 0)
+                        v = 100;
+                __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
         }
-        return cached;
+        return v;
 }
 
-static int open_pid_dir(int procfs_fd, pid_t pid) {
-        char name[16];
+/* "PID/" into BUF, which holds at least PID_PATH_MAX bytes; returns its length. */
+#define PID_PATH_MAX 64
+static size_t format_pid_dir(char *buf, pid_t pid) {
+        char digits[12];
+        size_t n = 0, len = 0;
+
+        /* By hand: snprintf was a visible share of reading a task. */
+        for (unsigned v = (unsigned) pid; v > 0 || n == 0; v /= 10)
+                digits[n++] = (char) ('0' + v % 10);
+        while (n > 0)
+                buf[len++] = digits[--n];
+        buf[len++] = '/';
+        buf[len] = 0;
+        return len;
+}
+
+/* PID/NAME under the procfs root. */
+static int open_pid_file(int procfs_fd, pid_t pid, const char *name) {
+        char path[PID_PATH_MAX];
+        size_t len, namelen = strlen(name);
         int fd;
 
-        if (pid <= 0)
-                return -EINVAL;
-        snprintf(name, sizeof name, "%d", (int) pid);
-        /* Files read through this fd belong to this very task, or fail with
-         * ESRCH once it is gone: a recycled pid can't slip in between reads. */
-        fd = openat(procfs_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert(pid > 0);
+        len = format_pid_dir(path, pid);
+        assert(len + namelen < sizeof path);
+        memcpy(path + len, name, namelen + 1);
+        fd = openat(procfs_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         return fd < 0 ? errno_to_gone(-errno) : fd;
 }
 
-static int read_stat_at(int piddir, procfs_task *t) {
+static int read_stat_fd(int fd, pid_t pid, procfs_task *t) {
         char buf[PROCFS_STAT_MAX];
         int r;
 
-        r = read_file_at(piddir, "stat", buf, sizeof buf, NULL);
+        r = read_fd(fd, buf, sizeof buf, NULL);
         if (r < 0)
                 return errno_to_gone(r);
-        return procfs_parse_stat(buf, ticks(), t);
-}
-
-/* Opens /proc/PID and reads its stat: the first step of both readers.
- * Returns the pid dir fd, which the caller closes. */
-static int open_and_read_stat(int procfs_fd, pid_t pid, procfs_task *t) {
-        _cleanup_close_ int piddir = -1;
-        int r;
-
-        piddir = open_pid_dir(procfs_fd, pid);
-        if (piddir < 0)
-                return piddir;
-        r = read_stat_at(piddir, t);
+        r = procfs_parse_stat(buf, ticks(), t);
         if (r < 0)
                 return r;
-        if (t->pid != pid)
-                return -EINVAL;
-        return take_fd(&piddir);
+        return t->pid == pid ? 0 : -EINVAL;
 }
 
 int procfs_read_stat(int procfs_fd, pid_t pid, procfs_task *ret) {
-        _cleanup_close_ int piddir = -1;
+        _cleanup_close_ int fd = -1;
         procfs_task t = {};
+        int r;
 
         assert(ret);
 
-        piddir = open_and_read_stat(procfs_fd, pid, &t);
-        if (piddir < 0)
-                return piddir;
+        if (pid <= 0)
+                return -EINVAL;
+        fd = open_pid_file(procfs_fd, pid, "stat");
+        if (fd < 0)
+                return fd;
+        r = read_stat_fd(fd, pid, &t);
+        if (r < 0)
+                return r;
         *ret = t;
         return 0;
 }
 
 /* The whole of /proc/PID/status, however long: VmSwap and VmPTE come
  * after the Groups line. */
-static int read_status_at(int dirfd, const char *path, procfs_task *t) {
-        _cleanup_close_ int fd = -1;
+static int read_status_fd(int fd, procfs_task *t) {
         _cleanup_free_ char *big = NULL;
         char buf[PROCFS_STATUS_SMALL];
         int r;
 
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno_to_gone(-errno);
         r = read_fd(fd, buf, sizeof buf, NULL);
         if (r == -EFBIG) {
                 r = read_full_fd(fd, PROCFS_STATUS_MAX, &big, NULL);
@@ -342,20 +382,29 @@ static int read_status_at(int dirfd, const char *path, procfs_task *t) {
         return procfs_parse_status(buf, t);
 }
 
+static int read_status_at(int dirfd, const char *path, procfs_task *t) {
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno_to_gone(-errno);
+        return read_status_fd(fd, t);
+}
+
 /* The main thread of a process may exit (pthread_exit) while other
  * threads go on: its stat then says Z with rss 0 and its status has no
  * Vm lines, yet the process holds all its memory. Like the kernel's
  * find_lock_task_mm(), take the memory figures from a live thread.
  * Returns 1 when one was found, 0 when none is alive. */
-static int read_live_thread(int piddir, procfs_task *t) {
+static int read_live_thread(int procfs_fd, procfs_task *t) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         unsigned seen = 0;
         int fd;
 
-        fd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = open_pid_file(procfs_fd, t->pid, "task");
         if (fd < 0)
-                return errno_to_gone(-errno);
+                return fd;
         d = fdopendir(fd);
         if (!d) {
                 int r = -errno;
@@ -396,28 +445,46 @@ static int read_live_thread(int piddir, procfs_task *t) {
 }
 
 int procfs_read_task(int procfs_fd, pid_t pid, procfs_task *ret) {
-        _cleanup_close_ int piddir = -1;
+        _cleanup_close_ int stat_fd = -1, status_fd = -1, adj_fd = -1;
         char buf[64];
         procfs_task t = {};
         int r;
 
         assert(ret);
 
-        piddir = open_and_read_stat(procfs_fd, pid, &t);
-        if (piddir < 0)
-                return piddir;
+        if (pid <= 0)
+                return -EINVAL;
+        /* All three files are opened before any is read. Each open finds the
+         * task that holds PID at that moment; for a later open to find
+         * another task, the first must have been reaped, and a read of a
+         * file whose task is reaped fails with ESRCH. So the figures read
+         * below are one task's, or the task counts as gone, without the
+         * open and close of /proc/PID itself on every task. */
+        stat_fd = open_pid_file(procfs_fd, pid, "stat");
+        if (stat_fd < 0)
+                return stat_fd;
+        status_fd = open_pid_file(procfs_fd, pid, "status");
+        if (status_fd < 0)
+                return status_fd;
+        adj_fd = open_pid_file(procfs_fd, pid, "oom_score_adj");
+        if (adj_fd < 0)
+                return adj_fd;
 
-        r = read_status_at(piddir, "status", &t);
+        r = read_stat_fd(stat_fd, pid, &t);
         if (r < 0)
                 return r;
-
+        r = read_status_fd(status_fd, &t);
+        if (r < 0)
+                return r;
         if (t.exiting && t.tgid == t.pid && !t.kernel_thread) {
-                r = read_live_thread(piddir, &t);
+                /* Opened after the three files: oom_score_adj, read last,
+                 * fails if this found a new task under the same pid. */
+                r = read_live_thread(procfs_fd, &t);
                 if (r < 0)
                         return r;
         }
 
-        r = read_file_at(piddir, "oom_score_adj", buf, sizeof buf, NULL);
+        r = read_fd(adj_fd, buf, sizeof buf, NULL);
         if (r < 0)
                 return errno_to_gone(r);
         r = procfs_parse_oom_score_adj(buf, &t.oom_score_adj);

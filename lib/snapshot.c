@@ -2,6 +2,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <linux/kcmp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -28,8 +30,108 @@ void snapshot_done(snapshot *s) {
         *s = (snapshot) {};
 }
 
+/* Tasks handed out to the readers this many at a time: few enough atomic
+ * steps, and an even share of the slice for each reader. */
+#define READ_CHUNK 32U
+/* A reader's stack: procfs_read_task() needs a few KiB; the default 8 MiB
+ * would count against a strict overcommit limit on a machine in trouble. */
+#define READER_STACK (1U << 20)
+
+typedef struct task_reader {
+        int procfs_fd;
+        const pid_t *pids;
+        policy_task *tasks;            /* slot i for pids[i] */
+        int *results;                  /* procfs_read_task()'s return for pids[i] */
+        size_t n;
+        size_t next;                   /* the next unread slot, shared */
+} task_reader;
+
+static void *read_some_tasks(void *userdata) {
+        task_reader *tr = userdata;
+
+        for (;;) {
+                size_t from = __atomic_fetch_add(&tr->next, READ_CHUNK, __ATOMIC_RELAXED), to;
+
+                if (from >= tr->n)
+                        return NULL;
+                to = from + READ_CHUNK < tr->n ? from + READ_CHUNK : tr->n;
+                for (size_t i = from; i < to; i++)
+                        tr->results[i] = procfs_read_task(tr->procfs_fd, tr->pids[i], &tr->tasks[i].task);
+        }
+}
+
+/* A reader thread, with an fd table of its own: its three opens and
+ * closes a task then take no turns on one shared table's lock, and its
+ * reads find their files without counting references. If the kernel
+ * refuses, it reads through the shared table. */
+static void *reader_thread(void *userdata) {
+        (void) unshare(CLONE_FILES);
+        return read_some_tasks(userdata);
+}
+
+/* Reads every task of s->procs into s->tasks, on up to READERS threads
+ * (this one included), then keeps the readable ones in cgroup.procs order:
+ * the snapshot is the same however many read it. */
+static int read_tasks(int procfs_fd, snapshot *s, unsigned readers) {
+        _cleanup_free_ int *results = NULL;
+        pthread_t threads[SNAPSHOT_READERS_MAX];
+        unsigned started = 0;
+        pthread_attr_t attr;
+        task_reader tr;
+        size_t n = 0;
+
+        s->tasks = calloc(s->procs.n_pids ? s->procs.n_pids : 1, sizeof *s->tasks);
+        results = calloc(s->procs.n_pids ? s->procs.n_pids : 1, sizeof *results);
+        if (!s->tasks || !results)
+                return -ENOMEM;
+        tr = (task_reader) {
+                .procfs_fd = procfs_fd,
+                .pids = s->procs.pids,
+                .tasks = s->tasks,
+                .results = results,
+                .n = s->procs.n_pids,
+        };
+        if (readers > SNAPSHOT_READERS_MAX)
+                readers = SNAPSHOT_READERS_MAX;
+        /* No more readers than chunks; without threads this one reads all. */
+        if (readers > 1 && pthread_attr_init(&attr) == 0) {
+                (void) pthread_attr_setstacksize(&attr, READER_STACK);
+                while (started + 1 < readers && (started + 1) * READ_CHUNK < tr.n &&
+                       pthread_create(&threads[started], &attr, reader_thread, &tr) == 0)
+                        started++;
+                pthread_attr_destroy(&attr);
+        }
+        read_some_tasks(&tr);
+        for (unsigned i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+
+        for (size_t i = 0; i < s->procs.n_pids; i++) {
+                int r = results[i];
+
+                if (r < 0) {
+                        /* -ESRCH: exited since cgroup.procs was read, normal churn.
+                         * Anything else hides one task, never the whole slice. */
+                        if (r != -ESRCH && s->n_unreadable++ == 0)
+                                s->first_error = r;
+                        continue;
+                }
+                if (n != i)
+                        s->tasks[n] = s->tasks[i];
+                s->tasks[n].cgroup = s->procs.cgroups[s->procs.cgroup_index[i]];
+                n++;
+        }
+        s->slice.tasks = s->tasks;
+        s->slice.n_tasks = n;
+        return 0;
+}
+
 int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,
                   snapshot *ret) {
+        return snapshot_take_parallel(cgroot_fd, procfs_fd, cgroup, uid, depth, 1, ret);
+}
+
+int snapshot_take_parallel(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,
+                           unsigned readers, snapshot *ret) {
         _cleanup_(snapshot_done) snapshot s = {};
         procfs_meminfo mi = {};
         int r;
@@ -87,32 +189,12 @@ int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, s
         s.slice.mem_available = mi.mem_available;
 
         if (depth != SNAPSHOT_MEMORY) {
-                size_t n = 0;
-
                 r = cgfs_collect_procs(cgroot_fd, cgroup, &s.procs);
                 if (r < 0)
                         return r;
-                s.tasks = calloc(s.procs.n_pids ? s.procs.n_pids : 1, sizeof *s.tasks);
-                if (!s.tasks)
-                        return -ENOMEM;
-                for (size_t i = 0; i < s.procs.n_pids; i++) {
-                        policy_task *pt = &s.tasks[n];
-
-                        r = procfs_read_task(procfs_fd, s.procs.pids[i], &pt->task);
-                        if (r < 0) {
-                                /* -ESRCH: exited since cgroup.procs was read, normal churn.
-                                 * Anything else hides one task, never the whole slice. */
-                                if (r != -ESRCH) {
-                                        if (s.n_unreadable++ == 0)
-                                                s.first_error = r;
-                                }
-                                continue;
-                        }
-                        pt->cgroup = s.procs.cgroups[s.procs.cgroup_index[i]];
-                        n++;
-                }
-                s.slice.tasks = s.tasks;
-                s.slice.n_tasks = n;
+                r = read_tasks(procfs_fd, &s, readers);
+                if (r < 0)
+                        return r;
         }
         *ret = s;
         s = (snapshot) {};

@@ -31,6 +31,12 @@ typedef enum snapshot_depth {
 
 int snapshot_take(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,
                   snapshot *ret);
+/* The same snapshot, its tasks read on up to READERS threads (at most
+ * SNAPSHOT_READERS_MAX, the caller's own included): for a command a person
+ * waits on, where reading /proc is nearly all the time. */
+#define SNAPSHOT_READERS_MAX 4U
+int snapshot_take_parallel(int cgroot_fd, int procfs_fd, const char *cgroup, uid_t uid, snapshot_depth depth,
+                           unsigned readers, snapshot *ret);
 void snapshot_done(snapshot *s);
 
 /* kcmp(KCMP_VM): the policy_same_mm_fn used in production. */

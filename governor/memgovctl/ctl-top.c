@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,17 @@ static const char *user_name(name_cache *c, uid_t uid) {
         else
                 snprintf(c->name[c->n], sizeof c->name[c->n], "%u", (unsigned) uid);
         return c->name[c->n++];
+}
+
+/* Reading /proc is nearly all of top's time on a big slice, and a person
+ * waits for it: one reader for each CPU this may run on (snapshot.c caps
+ * them). */
+static unsigned top_readers(void) {
+        cpu_set_t set;
+
+        if (sched_getaffinity(0, sizeof set, &set) < 0)
+                return 1;
+        return (unsigned) CPU_COUNT(&set);
 }
 
 static void top_help(FILE *f) {
@@ -289,7 +301,7 @@ int ctl_top(int argc, char **argv) {
         if (ctl_sources_open("top", &args.sources, &cgroot_fd, &procfs_fd) < 0)
                 return 1;
 
-        r = snapshot_take(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, &s);
+        r = snapshot_take_parallel(cgroot_fd, procfs_fd, cgroup, uid, SNAPSHOT_TASKS_ANY, top_readers(), &s);
         if (r < 0) {
                 fprintf(stderr, "memgovctl top: cannot read cgroup /%s under %s: %s\n", cgroup, args.sources.cgroup_root,
                         r == -ENOENT ? "no such cgroup (is the user logged in?)" : strerror(-r));

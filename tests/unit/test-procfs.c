@@ -80,6 +80,51 @@ static void test_parse_status(void **state) {
         assert_int_equal(procfs_parse_status("Tgid:\t0\nUid:\t1\n", &t), -EINVAL);
 }
 
+/* comm is any 15 bytes but NUL: newlines, parentheses and digits that look
+ * like the fields after it. */
+static void test_parse_stat_hostile_comm(void **state) {
+        procfs_task t = {};
+        (void) state;
+
+        assert_int_equal(procfs_parse_stat("7 (a\n) R 1 2) S 3 7 7 0 -1 4194304 0 0 0 0 5 6 0 0 20 0 1 0 42 0 9\n",
+                                           100, &t), 0);
+        assert_memory_equal(t.comm, "a\n) R 1 2", 10);
+        assert_int_equal(t.state, 'S');
+        assert_int_equal(t.ppid, 3);
+        assert_int_equal(t.start_time, 42);
+        assert_true(t.cpu_usec == 110000);
+
+        /* The pid must be a positive int followed by " (". */
+        assert_int_equal(procfs_parse_stat("0 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("-3 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("2147483648 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t),
+                         -EINVAL);
+        assert_int_equal(procfs_parse_stat("12x (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t), -EINVAL);
+        assert_int_equal(procfs_parse_stat("2147483647 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n", 100, &t),
+                         0);
+        assert_int_equal(t.pid, 2147483647);
+}
+
+static void test_parse_status_edges(void **state) {
+        procfs_task t = {};
+        (void) state;
+
+        /* The kernel escapes a newline in Name: a comm spelling "Uid:" stays on its line. */
+        assert_int_equal(procfs_parse_status("Name:\tx\\nUid:\\t0\nUmask:\t0022\nTgid:\t5\nTracerPid:\t0\n"
+                                              "Uid:\t1001\t4000000000\t1001\t1001\nVmPTE:\t 4 kB", &t), 0);
+        assert_int_equal(t.uid, 4000000000U);
+        assert_int_equal(t.tgid, 5);
+        /* The last line needs no newline. */
+        assert_int_equal(t.pgtables_bytes, 4096);
+
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\t1\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\t1\n\t2\t2\t2\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\t1\t-2\t2\t2\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t9\nUid:\t1\t4294967296\t2\t2\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t2147483648\nUid:\t1\t1\t1\t1\n", &t), -EINVAL);
+        assert_int_equal(procfs_parse_status("Tgid:\t-1\nUid:\t1\t1\t1\t1\n", &t), -EINVAL);
+}
+
 static void test_meminfo(void **state) {
         procfs_meminfo m;
         char *root = tmptree_new();
@@ -137,6 +182,16 @@ static void test_read_task_fake(void **state) {
         assert_int_equal(procfs_read_task(fd, 302, &t), -EINVAL);
         tmptree_write(root, "302/oom_score_adj", "1001\n");
         assert_int_equal(procfs_read_task(fd, 302, &t), -ERANGE);
+
+        /* Any of the three files missing: the task went away between opens. */
+        tmptree_add_task(root, &(fake_task) { .pid = 305, .ppid = 1, .sid = 305, .uid = 1001, .comm = "y" });
+        assert_int_equal(procfs_read_task(fd, 305, &t), 0);
+        assert_int_equal(unlinkat(fd, "305/oom_score_adj", 0), 0);
+        assert_int_equal(procfs_read_task(fd, 305, &t), -ESRCH);
+        assert_int_equal(unlinkat(fd, "305/status", 0), 0);
+        assert_int_equal(procfs_read_task(fd, 305, &t), -ESRCH);
+        assert_int_equal(procfs_read_stat(fd, 305, &t), 0);
+        assert_string_equal(t.comm, "y");
 
         /* The stat of another pid under this pid's name is refused. */
         tmptree_write(root, "303/stat", "304 (x) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 1 0 1\n");
@@ -329,6 +384,38 @@ static void test_read_task_real(void **state) {
         close(fd);
 }
 
+/* What procfs_read_task() relies on to read one task without opening
+ * /proc/PID: a file opened while the task lived fails with ESRCH once the
+ * task is reaped, so it never shows a task that took the pid since. */
+static void test_read_after_reap_real(void **state) {
+        static const char *const names[] = { "stat", "status", "oom_score_adj" };
+        int fds[3];
+        char path[64], buf[4096];
+        pid_t child;
+        int status;
+        (void) state;
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                for (;;)
+                        pause();
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(path, sizeof path, "/proc/%d/%s", (int) child, names[i]);
+                fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+                assert_true(fds[i] >= 0);
+                assert_true(pread(fds[i], buf, sizeof buf, 0) > 0);
+        }
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        for (size_t i = 0; i < 3; i++) {
+                errno = 0;
+                assert_int_equal(pread(fds[i], buf, sizeof buf, 0), -1);
+                assert_int_equal(errno, ESRCH);
+                close(fds[i]);
+        }
+}
+
 static void test_read_cgroup_fake(void **state) {
         char *root = tmptree_new();
         char cg[64], tiny[4];
@@ -360,12 +447,15 @@ int main(void) {
                 cmocka_unit_test(test_parse_stat),
                 cmocka_unit_test(test_parse_stat_malformed),
                 cmocka_unit_test(test_parse_status),
+                cmocka_unit_test(test_parse_stat_hostile_comm),
+                cmocka_unit_test(test_parse_status_edges),
                 cmocka_unit_test(test_meminfo),
                 cmocka_unit_test(test_read_task_fake),
                 cmocka_unit_test(test_read_task_real),
                 cmocka_unit_test(test_read_task_big_status),
                 cmocka_unit_test(test_read_task_dead_leader_fake),
                 cmocka_unit_test(test_read_task_dead_leader_real),
+                cmocka_unit_test(test_read_after_reap_real),
                 cmocka_unit_test(test_read_cgroup_fake),
                 cmocka_unit_test(test_state_is_dead),
         };

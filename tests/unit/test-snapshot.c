@@ -135,6 +135,8 @@ static void test_take_errors(void **state) {
         /* A malformed task hides that task only. */
         tmptree_write(f->procroot, "102/stat", "garbage\n");
         tmptree_write(f->procroot, "102/status", "x\n");
+        /* A live task has all its files: a missing one means it is gone. */
+        tmptree_write(f->procroot, "102/oom_score_adj", "0\n");
         assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, &s), 0);
         assert_int_equal(s.slice.n_tasks, 2);
         assert_int_equal(s.n_unreadable, 1);
@@ -156,6 +158,71 @@ static void test_take_errors(void **state) {
         /* A malformed memory.events is an error for the slice. */
         tmptree_write(f->cgroot, SLICE "/memory.events", "high lots\n");
         assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_MEMORY, &s), -EINVAL);
+}
+
+/* Several readers give the very snapshot one reader gives: the same
+ * tasks in cgroup.procs order, in their cgroups, and the same count and
+ * first of the unreadable ones, whichever reader met them first. */
+static void test_take_parallel(void **state) {
+        fixture *f = *state;
+        snapshot one, many;
+        char *procs = calloc(400, 16), *other = calloc(400, 16);
+        size_t off = 0, off_other = 0;
+
+        assert_non_null(procs);
+        assert_non_null(other);
+        for (int pid = 1000; pid < 1700; pid++) {
+                char path[64];
+
+                /* Every 7th listed pid has exited; 1600 is malformed, 1650 out of range. */
+                if (pid % 7 != 0)
+                        tmptree_add_task(f->procroot, &(fake_task) {
+                                .pid = pid, .ppid = 1, .sid = pid, .uid = 1001, .comm = pid % 2 ? "odd" : "even",
+                                .rss_kb = (unsigned long) (pid * 37 % 1000), .start_time = (unsigned long long) pid,
+                                .oom_score_adj = pid % 3 - 1,
+                        });
+                if (pid == 1600) {
+                        snprintf(path, sizeof path, "%d/status", pid);
+                        tmptree_write(f->procroot, path, "Tgid:\t1600\n");
+                }
+                if (pid == 1650) {
+                        snprintf(path, sizeof path, "%d/oom_score_adj", pid);
+                        tmptree_write(f->procroot, path, "5000\n");
+                }
+                if (pid % 3 == 0)
+                        off_other += (size_t) sprintf(other + off_other, "%d\n", pid);
+                else
+                        off += (size_t) sprintf(procs + off, "%d\n", pid);
+        }
+        tmptree_write(f->cgroot, SLICE "/cgroup.procs", procs);
+        tmptree_write(f->cgroot, SLICE "/app.scope/cgroup.procs", other);
+        free(procs);
+        free(other);
+
+        assert_int_equal(snapshot_take(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, &one), 0);
+        /* 700 listed here, 3 in session-3.scope; 100 have exited (and 102). */
+        assert_int_equal(one.procs.n_pids, 703);
+        assert_int_equal(one.n_unreadable, 2);
+        assert_int_equal(one.slice.n_tasks, 703 - 101 - 2);
+        for (unsigned readers = 2; readers <= SNAPSHOT_READERS_MAX + 1; readers++) {
+                assert_int_equal(snapshot_take_parallel(f->cgfd, f->procfd, SLICE, 1001, SNAPSHOT_TASKS, readers,
+                                                        &many), 0);
+                assert_int_equal(many.slice.n_tasks, one.slice.n_tasks);
+                assert_int_equal(many.n_unreadable, one.n_unreadable);
+                assert_int_equal(many.first_error, one.first_error);
+                for (size_t i = 0; i < one.slice.n_tasks; i++) {
+                        const policy_task *a = &one.slice.tasks[i], *b = &many.slice.tasks[i];
+
+                        assert_int_equal(b->task.pid, a->task.pid);
+                        assert_string_equal(b->task.comm, a->task.comm);
+                        assert_int_equal(b->task.rss_bytes, a->task.rss_bytes);
+                        assert_int_equal(b->task.oom_score_adj, a->task.oom_score_adj);
+                        assert_int_equal(b->task.start_time, a->task.start_time);
+                        assert_string_equal(b->cgroup, a->cgroup);
+                }
+                snapshot_done(&many);
+        }
+        snapshot_done(&one);
 }
 
 static int vm_child(void *arg) {
@@ -195,6 +262,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_take_tasks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_take_memory_only, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_take_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_take_parallel, setup, teardown),
                 cmocka_unit_test(test_same_mm),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
