@@ -64,7 +64,7 @@ mg_since() {
   local us=$((${MG_MARK_US:-0} + 1))
   printf -- '--since=@%d.%06d' $((us / 1000000)) $((us % 1000000))
 }
-# Under emulation every jq costs about half a second of the guest's CPU
+# Under emulation every jq costs about 0.75 s of the guest's CPU
 # (its start-up dominates); these helpers spawn none where journalctl's own
 # output is enough, and one at most otherwise.
 # mg_events EVENT [MATCH...]: new memgovd records as JSON lines.
