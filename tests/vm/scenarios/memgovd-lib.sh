@@ -67,20 +67,19 @@ mg_since() {
 # Under emulation every jq costs about 0.75 s of the guest's CPU
 # (its start-up dominates); these helpers spawn none where journalctl's own
 # output is enough, and one at most otherwise.
-# mg_events EVENT [MATCH...]: new memgovd records as JSON lines.
-mg_events() {
-  local ev=$1
+# mg_journal EVENT OUTPUT-OPTION... -- [MATCH...]: new memgovd records.
+mg_journal() {
+  local ev=$1 opts=()
   shift
-  journalctl -b -q --no-pager "$(mg_since)" -o json "MEMGOV_EVENT=$ev" "$@" 2>/dev/null
+  while (($#)) && [[ $1 != -- ]]; do opts+=("$1") && shift; done
+  shift
+  journalctl -b -q --no-pager "$(mg_since)" "${opts[@]}" "MEMGOV_EVENT=$ev" "$@" 2>/dev/null
 }
+# mg_events EVENT [MATCH...]: new memgovd records as JSON lines.
+mg_events() { mg_journal "$1" -o json -- "${@:2}"; }
 # mg_count EVENT [MATCH...]: how many new records (every one carries the
 # single-line MEMGOV_EVENT, so one line each).
-mg_count() {
-  local ev=$1
-  shift
-  journalctl -b -q --no-pager "$(mg_since)" -o cat --output-fields=MEMGOV_EVENT "MEMGOV_EVENT=$ev" "$@" 2>/dev/null |
-    grep -c . || true
-}
+mg_count() { mg_journal "$1" -o cat --output-fields=MEMGOV_EVENT -- "${@:2}" | grep -c . || true; }
 # mg_wait_event TIMEOUT EVENT [MATCH...]: wait for a new record.
 mg_wait_event() {
   local t=$1
