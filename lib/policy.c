@@ -264,8 +264,45 @@ static uint64_t growth_of_unchosen(const policy_candidate *ranked, size_t n, siz
         return sum;
 }
 
+/* The shell job (process group) that two or more victims of the round
+ * share, 0 for none. Such a job is a swarm the user started with one
+ * command line, `make -j12` or a parallel pipeline. Its members left
+ * behind go on growing into what the round frees; while the kernel
+ * throttles them at MemoryHigh their growth shows too little of what they
+ * still need, and the slice is back over its budget a moment later. Not
+ * the session's own group (pgrp == sid: the login shell's, or every task
+ * of a shell without job control, where a group is no job), and not a
+ * group holding a protected or soft-protected task. */
+static pid_t shared_job(const slice_snapshot *s, const user_config *uc, const bool *soft,
+                        const policy_decision *ret) {
+        for (size_t i = 0; i < ret->n_victims; i++) {
+                const procfs_task *t = &s->tasks[ret->victims[i].index].task;
+                bool shared = false, clean = true;
+
+                if (t->pgrp <= 0 || t->pgrp == t->sid)
+                        continue;
+                for (size_t j = i + 1; j < ret->n_victims && !shared; j++)
+                        shared = s->tasks[ret->victims[j].index].task.pgrp == t->pgrp;
+                if (!shared)
+                        continue;
+                for (size_t k = 0; k < s->n_tasks && clean; k++) {
+                        policy_protect p;
+
+                        if (s->tasks[k].task.pgrp != t->pgrp)
+                                continue;
+                        p = policy_classify(s, uc, k);
+                        clean = (p == PROTECT_NONE && !soft[k]) || p == PROTECT_EXITING;
+                }
+                if (clean)
+                        return t->pgrp;
+        }
+        return 0;
+}
+
 /* Victims in policy order until what they free covers the need: one
- * unless the first is too small, as in a swarm of build workers. */
+ * unless the first is too small, as in a swarm of build workers. Two of
+ * them in one shell job take the rest of that job with them, as Ctrl-C
+ * would (shared_job()). */
 static int choose_victims(const slice_snapshot *s, const user_config *uc, policy_decision *ret) {
         _cleanup_free_ policy_candidate *ranked = NULL;
         _cleanup_free_ bool *soft = NULL;
@@ -304,6 +341,20 @@ static int choose_victims(const slice_snapshot *s, const user_config *uc, policy
                         break;
                 (void) add_victim(s, uc, &ranked[i], soft, ret);
         }
+        ret->job = shared_job(s, uc, soft, ret);
+        if (ret->job > 0) {
+                size_t before = ret->n_victims;
+
+                for (size_t i = 0; i < s->n_tasks; i++) {
+                        if (ranked[i].protect != PROTECT_NONE || ranked[i].soft != SOFT_NONE ||
+                            s->tasks[ranked[i].index].task.pgrp != ret->job)
+                                continue;
+                        if (ret->n_victims == POLICY_MAX_VICTIMS || ret->n_pids == POLICY_MAX_VICTIM_PIDS)
+                                break;
+                        (void) add_victim(s, uc, &ranked[i], soft, ret);
+                }
+                ret->job_victims = ret->n_victims - before;
+        }
         return ret->n_victims > 0 ? 0 : -ESRCH;
 }
 
@@ -336,7 +387,7 @@ static usec_t stand_down_limit(const user_config *uc) {
 static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_reason reason, usec_t now,
                         slice_state *state, policy_decision *ret) {
         const procfs_task *dying, *v;
-        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[64] = "", comm[ESCAPE_COMM_MAX];
+        char rss[FORMAT_BYTES_MAX], frees[FORMAT_BYTES_MAX], usage[128], more[128] = "", comm[ESCAPE_COMM_MAX];
 
         ret->reason = reason;
         if (state->last_kill > 0 && now - state->last_kill < uc->cooldown) {
@@ -389,7 +440,10 @@ static void decide_kill(const slice_snapshot *s, const user_config *uc, kill_rea
         /* An OOM in progress leaves no time for a grace; evidence of a stall does. */
         ret->signal = reason == KILL_REASON_OOM ? SIGKILL : SIGTERM;
         ret->action = ret->cgroup ? DECISION_KILL_CGROUP : DECISION_KILL;
-        if (ret->n_victims > 1)
+        if (ret->n_victims > 1 && ret->job > 0)
+                snprintf(more, sizeof more, " and %zu more, the rest of its job (process group %d) among them, freeing %s",
+                         ret->n_victims - 1, (int) ret->job, format_bytes(frees, sizeof frees, ret->frees));
+        else if (ret->n_victims > 1)
                 snprintf(more, sizeof more, " and %zu more, freeing %s", ret->n_victims - 1,
                          format_bytes(frees, sizeof frees, ret->frees));
         format_usage(&ret->usage, usage, sizeof usage);

@@ -113,6 +113,11 @@ typedef struct policy_decision {
          * unreclaimable usage back under the target by itself. */
         policy_victim victims[POLICY_MAX_VICTIMS];
         size_t n_victims;
+        /* The shell job (process group) two victims shared, whose other
+         * members the round also takes; 0 = none. job_victims of the
+         * victims, at the end, are there only for being in it. */
+        pid_t job;
+        size_t job_victims;
         uint64_t frees;                /* sum of the victims' frees */
         uint64_t need;                 /* unreclaimable usage above the target */
         memstat_usage usage;           /* total, cache and unreclaimable at the decision */

@@ -44,7 +44,7 @@ bool procfs_state_is_dead(char state) {
 int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task) {
         unsigned long long utime, stime, starttime, rss;
         const char *open, *close;
-        int pid, ppid, sid;
+        int pid, ppid, pgrp, sid;
         unsigned flags;
         char state;
         size_t commlen;
@@ -97,6 +97,7 @@ int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task) {
                         p = end + (*end == ' ');
                 }
                 ppid = (int) f[4];
+                pgrp = (int) f[5];
                 sid = (int) f[6];
                 flags = (unsigned) f[9];
                 utime = f[14];
@@ -109,6 +110,7 @@ int procfs_parse_stat(const char *text, long ticks_per_sec, procfs_task *task) {
         task->comm[commlen] = 0;
         task->pid = pid;
         task->ppid = ppid;
+        task->pgrp = pgrp;
         task->sid = sid;
         task->state = state;
         task->flags = flags;

@@ -13,6 +13,7 @@
 
 typedef struct procfs_task {
         pid_t pid, ppid, tgid, sid;
+        pid_t pgrp;                    /* process group: the shell job the task belongs to */
         uid_t uid;                     /* effective uid */
         char comm[PROCFS_COMM_MAX];
         char state;                    /* R S D Z T t X I ... */

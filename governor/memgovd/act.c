@@ -401,6 +401,10 @@ static void log_kill_victim(User *u, const snapshot *s, const policy_decision *d
         record_add(&r, "MEMGOV_ROUND_INDEX=%zu", nth + 1);
         record_add(&r, "MEMGOV_ROUND_FREES_BYTES=%" PRIu64, dec->frees);
         record_add(&r, "MEMGOV_ROUND_NEED_BYTES=%" PRIu64, dec->need);
+        if (dec->job > 0) {
+                record_add(&r, "MEMGOV_ROUND_JOB_PGID=%d", (int) dec->job);
+                record_add(&r, "MEMGOV_ROUND_JOB_VICTIMS=%zu", dec->job_victims);
+        }
         record_add(&r, "MEMGOV_SIGNAL=%s", sig);
         record_add(&r, "MEMGOV_PIDS=%s", pids);
         record_add(&r, "MEMGOV_KILL_SCOPE=%s", rv->cgroup_killed ? "cgroup" : "process");

@@ -1496,6 +1496,102 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
         growth_history_done(&h);
 }
 
+/* A swarm throttled at MemoryHigh shows little growth between readings,
+ * so growth sizes the round too small; two victims in one shell job take
+ * the rest of the job, as Ctrl-C would, and nothing outside it. */
+static void test_decide_swarm_takes_its_job(void **state) {
+        user_config uc = uc_base();
+        policy_task t[16];
+        policy_history h = {};
+        slice_snapshot s;
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        /* The login shell leads session 100; the editor and tmux are jobs
+         * of their own; make (250) leads the build's job, twelve workers
+         * seen at 24 MiB, now 28 MiB each. 390 of 400 MiB unreclaimable,
+         * 40 MiB over the 350 MiB target. */
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.pgrp = 100;
+        t[1] = task(150, "vim", 30, SCOPE);
+        t[1].task.pgrp = 150;
+        t[2] = task(151, "tmux: server", 6, SCOPE);
+        t[2].task.pgrp = 151;
+        t[2].task.sid = 151;
+        t[3] = task(250, "make", 2, SCOPE);
+        t[3].task.pgrp = 250;
+        for (int i = 0; i < 12; i++) {
+                t[4 + i] = task(300 + i, "cc1", 24, SCOPE);
+                t[4 + i].task.pgrp = 250;
+        }
+        s = snap(t, 16, 400 * MiB);
+        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
+        for (int i = 0; i < 12; i++)
+                t[4 + i].task.rss_bytes = 28 * MiB;
+        s.history = &h;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        s.psi_trigger = true;
+        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+        uc.policy = POLICY_GROWTH;
+
+        /* Growth alone: k workers free 28k MiB and leave 4 (12 - k) MiB of
+         * growth: 28k - 40 >= 4 (12 - k) first holds at k = 3. Those three
+         * share make's job, so make and all twelve workers go. */
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.need, 40 * MiB);
+        assert_int_equal(d.job, 250);
+        assert_int_equal(d.n_victims, 13);
+        assert_int_equal(d.job_victims, 10);
+        assert_int_equal(d.frees, (12 * 28 + 2) * MiB);
+        for (size_t i = 0; i < d.n_victims; i++) {
+                const procfs_task *v = &s.tasks[d.victims[i].index].task;
+
+                assert_int_equal(v->pgrp, 250);
+                assert_int_equal(d.pids[d.victims[i].first_pid], v->pid);
+        }
+        assert_string_equal(s.tasks[d.victims[0].index].task.comm, "cc1");
+        assert_non_null(strstr(d.reason_text, "and 12 more, the rest of its job (process group 250) among them"));
+
+        /* A shell without job control runs everything in the session's
+         * group: that is no job, and the round stays at three workers. */
+        for (int i = 3; i < 16; i++)
+                t[i].task.pgrp = 100;
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.job, 0);
+        assert_int_equal(d.job_victims, 0);
+        assert_int_equal(d.n_victims, 3);
+        assert_null(strstr(d.reason_text, "its job"));
+
+        /* A job holding a task the user cannot kill (-1000) or one ranked
+         * last by its name is not taken whole either. */
+        for (int i = 3; i < 16; i++)
+                t[i].task.pgrp = 250;
+        t[3].task.oom_score_adj = -1000;
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.job, 0);
+        assert_int_equal(d.n_victims, 3);
+        t[3].task.oom_score_adj = 0;
+        t[2].task.pgrp = 250;
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.job, 0);
+        assert_int_equal(d.n_victims, 3);
+        t[2].task.pgrp = 151;
+
+        /* One grower alone is the only victim, job or not. */
+        for (int i = 1; i < 12; i++)
+                t[4 + i].task.rss_bytes = 24 * MiB;
+        t[4].task.rss_bytes = 80 * MiB;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.n_victims, 1);
+        assert_int_equal(d.job, 0);
+        assert_int_equal(s.tasks[d.victim].task.pid, 300);
+        growth_history_done(&h);
+}
+
 static void test_decide_swarm_cgroup_scope(void **state) {
         user_config uc = uc_base();
         policy_task t[] = {
@@ -1661,6 +1757,7 @@ int main(void) {
                 cmocka_unit_test(test_growth_history_bounds),
                 cmocka_unit_test(test_decide_swarm_in_one_round),
                 cmocka_unit_test(test_decide_growth_swarm_covers_its_growth),
+                cmocka_unit_test(test_decide_swarm_takes_its_job),
                 cmocka_unit_test(test_decide_swarm_cgroup_scope),
                 cmocka_unit_test(test_recovered),
                 cmocka_unit_test(test_recovered_by_unreclaimable),

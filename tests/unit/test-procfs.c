@@ -22,13 +22,14 @@ static void test_parse_stat(void **state) {
         (void) state;
 
         /* A comm with spaces and parentheses, as a hostile user may choose. */
-        assert_int_equal(procfs_parse_stat("4242 (a) b (c) R 1 4242 4242 34816 4242 4194304 100 0 0 0 "
+        assert_int_equal(procfs_parse_stat("4242 (a) b (c) R 1 4240 4242 34816 4242 4194304 100 0 0 0 "
                                            "250 150 0 0 20 0 1 0 98765 1000000 2560 18446744073709551615\n",
                                            100, &t),
                          0);
         assert_string_equal(t.comm, "a) b (c");
         assert_int_equal(t.pid, 4242);
         assert_int_equal(t.ppid, 1);
+        assert_int_equal(t.pgrp, 4240);
         assert_int_equal(t.sid, 4242);
         assert_int_equal(t.state, 'R');
         assert_true(t.cpu_usec == 4 * USEC_PER_SEC);
@@ -155,7 +156,7 @@ static void test_read_task_fake(void **state) {
         (void) state;
 
         tmptree_add_task(root, &(fake_task) {
-                .pid = 300, .ppid = 200, .sid = 100, .uid = 1001, .comm = "hog", .state = 'R',
+                .pid = 300, .ppid = 200, .pgrp = 200, .sid = 100, .uid = 1001, .comm = "hog", .state = 'R',
                 .rss_kb = 409600, .swap_kb = 1024, .pte_kb = 800, .utime = 500, .stime = 100,
                 .start_time = 12345, .oom_score_adj = 200,
         });
@@ -164,6 +165,7 @@ static void test_read_task_fake(void **state) {
         assert_string_equal(t.comm, "hog");
         assert_int_equal(t.uid, 1001);
         assert_int_equal(t.ppid, 200);
+        assert_int_equal(t.pgrp, 200);
         assert_int_equal(t.sid, 100);
         assert_int_equal(t.rss_bytes, 409600ULL * 1024);
         assert_int_equal(t.swap_bytes, 1024 * 1024);

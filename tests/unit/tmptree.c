@@ -108,8 +108,8 @@ void tmptree_add_task(const char *procroot, const fake_task *t) {
         tmptree_writef(procroot, rel,
                        "%d (%s) %c %d %d %d 34816 %d %u 100 0 0 0 %lu %lu 0 0 20 0 1 0 %llu 12345678 %lu "
                        "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                       (int) t->pid, t->comm, t->state ? t->state : 'S', (int) t->ppid, (int) t->pid,
-                       (int) t->sid, (int) t->pid, t->flags, t->utime, t->stime, t->start_time,
+                       (int) t->pid, t->comm, t->state ? t->state : 'S', (int) t->ppid,
+                       (int) (t->pgrp ? t->pgrp : t->pid), (int) t->sid, (int) t->pid, t->flags, t->utime, t->stime, t->start_time,
                        rss_pages);
         snprintf(rel, sizeof rel, "%d/status", (int) t->pid);
         tmptree_writef(procroot, rel,

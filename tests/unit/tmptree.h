@@ -20,6 +20,7 @@ void tmptree_free(char *root);
 /* A fake /proc/PID with stat, status and oom_score_adj as the kernel writes them. */
 typedef struct fake_task {
         pid_t pid, ppid, sid;
+        pid_t pgrp;                      /* 0: the task leads its own group */
         unsigned uid;
         const char *comm;
         char state;
