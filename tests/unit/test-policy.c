@@ -1555,16 +1555,6 @@ static void test_decide_swarm_takes_its_job(void **state) {
         assert_string_equal(s.tasks[d.victims[0].index].task.comm, "cc1");
         assert_non_null(strstr(d.reason_text, "and 12 more, the rest of its job (process group 250) among them"));
 
-        /* A shell without job control runs everything in the session's
-         * group: that is no job, and the round stays at three workers. */
-        for (int i = 3; i < 16; i++)
-                t[i].task.pgrp = 100;
-        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
-        assert_int_equal(d.job, 0);
-        assert_int_equal(d.job_victims, 0);
-        assert_int_equal(d.n_victims, 3);
-        assert_null(strstr(d.reason_text, "its job"));
-
         /* A job holding a task the user cannot kill (-1000) or one ranked
          * last by its name is not taken whole either. */
         for (int i = 3; i < 16; i++)
@@ -1589,6 +1579,49 @@ static void test_decide_swarm_takes_its_job(void **state) {
         assert_int_equal(d.n_victims, 1);
         assert_int_equal(d.job, 0);
         assert_int_equal(s.tasks[d.victim].task.pid, 300);
+        growth_history_done(&h);
+}
+
+/* A notebook kernel runs in a session of its own (Jupyter starts kernels
+ * with setsid), so its pool workers share the session's group: that is no
+ * job, and the kernel, which did not grow, outlives its workers. */
+static void test_decide_session_group_is_no_job(void **state) {
+        user_config uc = uc_base();
+        policy_task t[8];
+        policy_history h = {};
+        slice_snapshot s;
+        slice_state st;
+        policy_decision d;
+        (void) state;
+
+        t[0] = task(100, "bash", 4, SCOPE);
+        t[0].task.pgrp = 100;
+        t[1] = task(400, "python3", 150, APP);
+        t[1].task.sid = t[1].task.pgrp = 400;
+        for (int i = 0; i < 6; i++) {
+                t[2 + i] = task(401 + i, "python3", 30, APP);
+                t[2 + i].task.sid = t[2 + i].task.pgrp = 400;
+        }
+        s = snap(t, 8, 400 * MiB);
+        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
+        for (int i = 0; i < 6; i++)
+                t[2 + i].task.rss_bytes = 38 * MiB;
+        s.history = &h;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);     /* 40 MiB over the 350 MiB target */
+        s.psi_trigger = true;
+        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+        uc.policy = POLICY_GROWTH;
+
+        /* k workers free 38k MiB and leave 8 (6 - k) of growth: k = 2. */
+        decide_under_pressure(&s, &uc, &st, 110 * SEC, &d);
+        assert_int_equal(d.action, DECISION_KILL);
+        assert_int_equal(d.job, 0);
+        assert_int_equal(d.job_victims, 0);
+        assert_int_equal(d.n_victims, 2);
+        for (size_t i = 0; i < d.n_victims; i++)
+                assert_true(s.tasks[d.victims[i].index].task.pid > 400);
+        assert_null(strstr(d.reason_text, "its job"));
         growth_history_done(&h);
 }
 
@@ -1758,6 +1791,7 @@ int main(void) {
                 cmocka_unit_test(test_decide_swarm_in_one_round),
                 cmocka_unit_test(test_decide_growth_swarm_covers_its_growth),
                 cmocka_unit_test(test_decide_swarm_takes_its_job),
+                cmocka_unit_test(test_decide_session_group_is_no_job),
                 cmocka_unit_test(test_decide_swarm_cgroup_scope),
                 cmocka_unit_test(test_recovered),
                 cmocka_unit_test(test_recovered_by_unreclaimable),
