@@ -182,6 +182,47 @@ build_round() {
   rm -rf "$TDIR/vim.sig" "$TDIR/vim.pid"
 }
 
+# notebook_pool: a notebook kernel (100 MB, days of state) runs in a
+# session of its own, as Jupyter starts kernels with setsid, and later
+# fans out a pool of six workers that grow to 40 MB each. The workers share
+# the kernel's session group, which is no job: the round must take workers
+# only, however many rounds that takes, and the kernel must live.
+notebook_pool() {
+  log "--- notebook kernel and its pool (Policy=$DEFAULT_POLICY)"
+  mg_conf users.d/alice.conf "MemoryHigh=250M" "MemoryMax=300M" "PressureDuration=${DURATION_S}s" "KillGrace=2s"
+  mg_reload
+  login_linger alice
+  mg_wait_user 1001
+  pam_session alice
+  SHELL_PID=$PAM_SHELL_PID
+  [[ -x /usr/local/bin/ipython ]] || cp /usr/local/bin/sleeper /usr/local/bin/ipython
+  rm -f "$TDIR/ipython.sig" "$TDIR/ipython.pid"
+  mg_mark
+  pam_send alice "setsid sh -c 'ipython --mb 100 --log $TDIR/ipython.sig & echo \$! > $TDIR/ipython.pid; sleep 8; for i in 1 2 3 4 5 6; do hog --mb 40 --step-mb 4 --interval-ms 200 --hold-s 8 --quiet & done; wait' </dev/null >/dev/null 2>&1 &"
+  wait_for "test -s $TDIR/ipython.pid" 10 || die "the notebook kernel did not start"
+  KERNEL_PID=$(cat "$TDIR/ipython.pid")
+  wait_for "pgrep -u alice -x hog >/dev/null" 30 || die "the pool did not start"
+  wait_for "! pgrep -u alice -x hog >/dev/null" 120 || fail "the pool was still running after 120 s"
+  sleep 3
+  local n comms job
+  n=$(mg_count kill MEMGOV_UID=1001)
+  comms=$(mg_events kill MEMGOV_UID=1001 | jq -r '.MEMGOV_VICTIM_COMM' | sort -u | tr '\n' ' ')
+  job=$(mg_events kill MEMGOV_UID=1001 | jq -r '.MEMGOV_ROUND_JOB_PGID // empty' | sort -u | tr '\n' ' ')
+  log "notebook pool: $n kills, victims: $comms job: ${job:-none}"
+  local kernel=alive
+  is_alive "$KERNEL_PID" || kernel=killed
+  NOTEBOOK_LINE="Notebook kernel (100 MB, in a setsid session of its own) and a pool of six workers growing to 40 MB each, same budget, Policy=$DEFAULT_POLICY: $n kills ($comms), rounds $(mg_events kill MEMGOV_UID=1001 | jq -r 'select(.MEMGOV_ROUND_INDEX == "1") | .MEMGOV_ROUND_INDEX' | wc -l), job taken: ${job:-none}, kernel $kernel."
+  assert_true "memgovd acted on the pool" test "$n" -gt 0
+  assert_eq "hog " "$comms" "every victim is a pool worker"
+  assert_eq "" "$job" "no round took the kernel's session group as a job"
+  assert_alive "$KERNEL_PID" "the notebook kernel (pid $KERNEL_PID)"
+  if [[ -s $TDIR/ipython.sig ]]; then fail "the notebook kernel was signalled: $(cat "$TDIR/ipython.sig")"; else pass "the notebook kernel received no signal"; fi
+  assert_alive "$SHELL_PID" "alice's login shell"
+  assert_eq 0 "$(oom_kills alice)" "kernel OOM kills in alice's slice"
+  pam_send alice "exit"
+  mg_cleanup_users alice
+}
+
 record=0
 [[ ${1:-} == --record ]] && record=1
 if ((record)); then
@@ -190,6 +231,7 @@ if ((record)); then
 else
   build_round "$DEFAULT_POLICY"
 fi
+notebook_pool
 
 write_result parallel-build.md <<RES
 # make -j$JOBS against MemoryHigh=250M MemoryMax=300M, $( ((record)) && echo "both policies" || echo "the default policy"), one boot
@@ -202,6 +244,8 @@ default policy is $DEFAULT_POLICY. Written by tests/vm/scenarios/22-parallel-bui
 | policy | kills | rounds | job taken (pgid) | first to last kill | first kill -> under MemoryHigh | editor | shell | tmux | make status | victims (comm/pid/RSS) |
 |---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${RESULT_ROWS[@]}")
+
+$NOTEBOOK_LINE
 RES
 cat "$RESULTS/parallel-build.md"
 
