@@ -134,6 +134,20 @@ static bool observing(const User *u) {
         return u->effective.policy == POLICY_GROWTH && near_budget(u);
 }
 
+/* Growth counts from when the slice last passed half of its budget. An
+ * observation kept from an earlier approach would make every task started
+ * since (an editor opened, a notebook kernel loaded) a grower from 0, so
+ * the history goes when usage HELD (or anything that is at least it) is
+ * back under half. */
+static void forget_growth_under_half(User *u, uint64_t held) {
+        uint64_t budget = policy_budget(&u->memory, &u->effective);
+
+        if (u->history.n == 0 || budget == BYTES_INFINITY || held >= budget / 1000 * SAMPLER_OBSERVE_FROM)
+                return;
+        growth_history_done(&u->history);
+        u->last_observed = 0;
+}
+
 static void observe(User *u, const snapshot *full, usec_t now) {
         int r = policy_observe_tasks(&u->history, &full->slice, now);
 
@@ -294,6 +308,7 @@ int sampler_evaluate(User *u, sample_cause cause) {
         }
         prepare(u, &cheap);
         note_sample(u, &cheap, now);
+        forget_growth_under_half(u, memstat_usage_held(&u->usage));
         (void) limits_update(u, &u->memory, false);
 
         /* No trigger: avg10 over the threshold stands in for the event. */
@@ -445,6 +460,7 @@ bool sampler_idle_look(User *u) {
         }
 
         note_read(u, current, now);
+        forget_growth_under_half(u, current);
         /* Usage, cache included, is at least what the slice held: growth
          * measured from it is never more than the slice really grew, and a
          * job that starts between two full samples still has a baseline

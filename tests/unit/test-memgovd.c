@@ -887,6 +887,72 @@ static void test_idle_look(void **state) {
         tmptree_free(procroot);
 }
 
+/* Policy=growth measures from when the slice last passed half of its
+ * budget: once back under it, the observations of that approach are
+ * dropped, so a notebook kernel loaded in between counts as held, not
+ * grown, when the slice next heads for the budget. */
+static void test_growth_from_last_approach(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        User *u = calloc(1, sizeof *u);
+
+        (void) state;
+        tmptree_write(cgroot, SLICE "/memory.current", "314572800\n");     /* 300 MiB */
+        tmptree_write(cgroot, SLICE "/memory.high", "524288000\n");        /* 500 MiB */
+        tmptree_write(cgroot, SLICE "/memory.max", "629145600\n");
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "make",
+                                                  .state = 'S', .rss_kb = 307200, .start_time = 5 });
+
+        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
+        u->ctx = &ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx.mem_total, &u->config);
+        u->config.memory_high = 524288000;
+        u->config.memory_max = 629145600;
+        u->config.policy = POLICY_GROWTH;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
+        assert_true(u->watch.current_fd >= 0);
+
+        /* Over half of MemoryHigh: the tasks are observed. */
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        assert_int_equal(u->history.n, 1);
+        assert_true(u->last_observed > 0);
+
+        /* The build is gone: back under half, the approach is forgotten. */
+        tmptree_write(cgroot, SLICE "/memory.current", "52428800\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(u->history.n, 0);
+        assert_int_equal(u->last_observed, 0);
+
+        /* Over half again; then under it, seen by the idle look alone. */
+        tmptree_write(cgroot, SLICE "/memory.current", "314572800\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(u->history.n, 1);
+        tmptree_write(cgroot, SLICE "/memory.current", "52428800\n");
+        assert_true(sampler_idle_look(u));
+        assert_int_equal(u->history.n, 0);
+
+        watch_stop(u);
+        user_teardown(u);
+        close(ctx.cgroot_fd);
+        close(ctx.procfs_fd);
+        act_rounds_done(&ctx);
+        sd_event_unref(ctx.event);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_document),
@@ -899,6 +965,7 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_subtree_logged),
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_idle_look),
+                cmocka_unit_test(test_growth_from_last_approach),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),
                 cmocka_unit_test(test_machine_shortage),
