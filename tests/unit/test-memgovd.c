@@ -293,6 +293,36 @@ static void on_watch(User *u, watch_event ev) {
         (void) ev;
 }
 
+/* SLICE's memory files at CURRENT bytes, memory.high HIGH ("max" or
+ * bytes) and memory.max MAX, without pressure, holding pid 301; and the
+ * machine's 8 GiB without swap. */
+static void write_slice(const char *cgroot, const char *procroot, const char *current, const char *high,
+                        const char *max) {
+        tmptree_writef(cgroot, SLICE "/memory.current", "%s\n", current);
+        tmptree_writef(cgroot, SLICE "/memory.high", "%s\n", high);
+        tmptree_writef(cgroot, SLICE "/memory.max", "%s\n", max);
+        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
+        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+}
+
+/* alice (4242) on SLICE with the default config and MemoryMax=MEMORY_MAX,
+ * watched without trigger fds. */
+static void user_on_slice(User *u, context *ctx, uint64_t memory_max) {
+        u->ctx = ctx;
+        u->uid = 4242;
+        snprintf(u->name, sizeof u->name, "alice");
+        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
+        user_config_defaults(ctx->mem_total, &u->config);
+        u->config.memory_max = memory_max;
+        u->effective = u->config;
+        u->has_slice = true;
+        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
+        act_init(u);
+}
+
 /* One evaluation of a slice at 85% of MemoryMax: a warning, in dry run. */
 static void test_evaluate_warns(void **state) {
         char *cgroot = tmptree_new(), *procroot = tmptree_new();
@@ -300,29 +330,13 @@ static void test_evaluate_warns(void **state) {
         User *u = calloc(1, sizeof *u);
 
         (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "445644800\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "524288000\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        write_slice(cgroot, procroot, "445644800", "max", "524288000");
         tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
                                                   .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
 
-        u->ctx = &ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
-        u->config.memory_max = 524288000;
-        u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
+        user_on_slice(u, &ctx, 524288000);
 
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->warns, 1);
@@ -372,28 +386,12 @@ static void hostile_slice_setup(hostile_slice *f, const char *comm) {
         *f = (hostile_slice) { .cgroot = tmptree_new(), .procroot = tmptree_new(), .u = calloc(1, sizeof(User)) };
         u = f->u;
         assert_non_null(u);
-        tmptree_write(f->cgroot, SLICE "/memory.current", "445644800\n");
-        tmptree_write(f->cgroot, SLICE "/memory.high", "max\n");
-        tmptree_write(f->cgroot, SLICE "/memory.max", "524288000\n");
-        tmptree_write(f->cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(f->cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(f->cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(f->procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        write_slice(f->cgroot, f->procroot, "445644800", "max", "524288000");
         tmptree_add_task(f->procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = comm,
                                                      .state = 'R', .rss_kb = 409600, .start_time = 5 });
 
         test_context_init(&f->ctx, f->cgroot, f->procroot, &actuator_ops_dry_run, on_watch);
-        u->ctx = &f->ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(f->ctx.mem_total, &u->config);
-        u->config.memory_max = 524288000;
-        u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
+        user_on_slice(u, &f->ctx, 524288000);
 }
 
 static void hostile_slice_done(hostile_slice *f) {
@@ -797,28 +795,12 @@ static void test_idle_look(void **state) {
         usec_t before;
 
         (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "104857600\n");
-        tmptree_write(cgroot, SLICE "/memory.high", "max\n");
-        tmptree_write(cgroot, SLICE "/memory.max", "1048576000\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        write_slice(cgroot, procroot, "104857600", "max", "1048576000");
         tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "sleep",
                                                   .state = 'S', .rss_kb = 1024, .start_time = 5 });
 
         test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
-        u->ctx = &ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
-        u->config.memory_max = 1048576000;
-        u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
+        user_on_slice(u, &ctx, 1048576000);
 
         /* Not read in full yet: no look without a full evaluation first. */
         u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
@@ -897,30 +879,15 @@ static void test_growth_from_last_approach(void **state) {
         User *u = calloc(1, sizeof *u);
 
         (void) state;
-        tmptree_write(cgroot, SLICE "/memory.current", "314572800\n");     /* 300 MiB */
-        tmptree_write(cgroot, SLICE "/memory.high", "524288000\n");        /* 500 MiB */
-        tmptree_write(cgroot, SLICE "/memory.max", "629145600\n");
-        tmptree_write(cgroot, SLICE "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
-        tmptree_write(cgroot, SLICE "/memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-        tmptree_write(cgroot, SLICE "/cgroup.procs", "301\n");
-        tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
+        write_slice(cgroot, procroot, "314572800", "524288000", "629145600");     /* 300 of 500 MiB */
         tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "make",
                                                   .state = 'S', .rss_kb = 307200, .start_time = 5 });
 
         test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
-        u->ctx = &ctx;
-        u->uid = 4242;
-        snprintf(u->name, sizeof u->name, "alice");
-        snprintf(u->cgroup, sizeof u->cgroup, SLICE);
-        user_config_defaults(ctx.mem_total, &u->config);
+        user_on_slice(u, &ctx, 629145600);
         u->config.memory_high = 524288000;
-        u->config.memory_max = 629145600;
         u->config.policy = POLICY_GROWTH;
         u->effective = u->config;
-        u->has_slice = true;
-        u->watch = (watch) { .active = true, .some_fd = -1, .full_fd = -1, .events_fd = -1, .current_fd = -1 };
-        act_init(u);
         u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
         assert_true(u->watch.current_fd >= 0);
 

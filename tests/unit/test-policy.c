@@ -1366,6 +1366,24 @@ static void test_growth_history_bounds(void **state) {
 
 /* make -j8 in a slice: the login shell (a session leader, 4 MiB), a 30 MiB
  * editor and eight cc1 workers of WORKER_MIB, pids 300-307, in T[0..9]. */
+/* T observed at 100 s as it is, then its tasks [FIRST, FIRST + N) grown
+ * to MIB each and observed again at 110 s: 390 of 400 MiB unreclaimable,
+ * 40 MiB over the 350 MiB target, under PSI. */
+static slice_snapshot grown_snapshot(policy_task *t, size_t n_tasks, policy_history *h, size_t first, size_t n,
+                                     uint64_t mib) {
+        slice_snapshot s = snap(t, n_tasks, 400 * MiB);
+
+        assert_int_equal(policy_observe_tasks(h, &s, 100 * SEC), 0);
+        for (size_t i = first; i < first + n; i++)
+                t[i].task.rss_bytes = mib * MiB;
+        s.history = h;
+        s.has_stat = true;
+        s.stat = stat_of(390 * MiB, 10 * MiB);
+        s.psi_trigger = true;
+        assert_int_equal(policy_observe_tasks(h, &s, 110 * SEC), 0);
+        return s;
+}
+
 static void make_j8(policy_task *t, uint64_t worker_mib) {
         t[0] = task(100, "bash", 4, SCOPE);
         t[0].task.sid = 100;
@@ -1456,15 +1474,7 @@ static void test_decide_growth_swarm_covers_its_growth(void **state) {
          * unreclaimable, the target 350 MiB: 40 MiB over it. */
         make_j8(t, 10);
         t[10] = task(151, "tmux: server", 6, SCOPE);
-        s = snap(t, 11, 400 * MiB);
-        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
-        for (int i = 0; i < 8; i++)
-                t[2 + i].task.rss_bytes = 40 * MiB;
-        s.history = &h;
-        s.has_stat = true;
-        s.stat = stat_of(390 * MiB, 10 * MiB);
-        s.psi_trigger = true;
-        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+        s = grown_snapshot(t, 11, &h, 2, 8, 40);
 
         /* Under rss, one worker covers the 40 MiB: the other seven, still
          * growing, put the slice back over its budget at once. */
@@ -1525,15 +1535,7 @@ static void test_decide_swarm_takes_its_job(void **state) {
                 t[4 + i] = task(300 + i, "cc1", 24, SCOPE);
                 t[4 + i].task.pgrp = 250;
         }
-        s = snap(t, 16, 400 * MiB);
-        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
-        for (int i = 0; i < 12; i++)
-                t[4 + i].task.rss_bytes = 28 * MiB;
-        s.history = &h;
-        s.has_stat = true;
-        s.stat = stat_of(390 * MiB, 10 * MiB);
-        s.psi_trigger = true;
-        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+        s = grown_snapshot(t, 16, &h, 4, 12, 28);
         uc.policy = POLICY_GROWTH;
 
         /* Growth alone: k workers free 28k MiB and leave 4 (12 - k) MiB of
@@ -1602,15 +1604,7 @@ static void test_decide_session_group_is_no_job(void **state) {
                 t[2 + i] = task(401 + i, "python3", 30, APP);
                 t[2 + i].task.sid = t[2 + i].task.pgrp = 400;
         }
-        s = snap(t, 8, 400 * MiB);
-        assert_int_equal(policy_observe_tasks(&h, &s, 100 * SEC), 0);
-        for (int i = 0; i < 6; i++)
-                t[2 + i].task.rss_bytes = 38 * MiB;
-        s.history = &h;
-        s.has_stat = true;
-        s.stat = stat_of(390 * MiB, 10 * MiB);     /* 40 MiB over the 350 MiB target */
-        s.psi_trigger = true;
-        assert_int_equal(policy_observe_tasks(&h, &s, 110 * SEC), 0);
+        s = grown_snapshot(t, 8, &h, 2, 6, 38);
         uc.policy = POLICY_GROWTH;
 
         /* k workers free 38k MiB and leave 8 (6 - k) of growth: k = 2. */
