@@ -22,6 +22,11 @@
 . "$(dirname "$0")/memgovd-lib.sh"
 scenario_begin
 
+# With BUILD_SWAP_MAX (22-parallel-build-swap, a guest with swap) alice may
+# swap that much; her workers use it up at once, and the build must then
+# go as it does without swap.
+SWAP_MAX=${BUILD_SWAP_MAX:-0}
+RESULT_FILE=${BUILD_RESULT_FILE:-parallel-build.md}
 M=$((1024 * 1024))
 WINDOW_S=1
 DURATION_S=3
@@ -62,7 +67,7 @@ build_round() {
   [[ $policy == "$DEFAULT_POLICY" ]] && judge=true
   log "--- Policy=$policy (default: $DEFAULT_POLICY; $($judge && echo judged || echo recorded))"
   mg_conf users.d/alice.conf "MemoryHigh=250M" "MemoryMax=300M" "PressureDuration=${DURATION_S}s" \
-    "KillGrace=2s" "Policy=$policy"
+    "KillGrace=2s" "Policy=$policy" "MemorySwapMax=$SWAP_MAX"
   mg_reload
   login_linger alice
   mg_wait_user 1001
@@ -189,7 +194,8 @@ build_round() {
 # only, however many rounds that takes, and the kernel must live.
 notebook_pool() {
   log "--- notebook kernel and its pool (Policy=$DEFAULT_POLICY)"
-  mg_conf users.d/alice.conf "MemoryHigh=250M" "MemoryMax=300M" "PressureDuration=${DURATION_S}s" "KillGrace=2s"
+  mg_conf users.d/alice.conf "MemoryHigh=250M" "MemoryMax=300M" "PressureDuration=${DURATION_S}s" "KillGrace=2s" \
+    "MemorySwapMax=$SWAP_MAX"
   mg_reload
   login_linger alice
   mg_wait_user 1001
@@ -233,8 +239,8 @@ else
 fi
 notebook_pool
 
-write_result parallel-build.md <<RES
-# make -j$JOBS against MemoryHigh=250M MemoryMax=300M, $( ((record)) && echo "both policies" || echo "the default policy"), one boot
+write_result "$RESULT_FILE" <<RES
+# make -j$JOBS against MemoryHigh=250M MemoryMax=300M MemorySwapMax=$SWAP_MAX ($(awk '/^SwapTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB of swap), $( ((record)) && echo "both policies" || echo "the default policy"), one boot
 
 Workers grow to 40 MB each; alice's editor (30 MB, unchanged), login shell
 and tmux server run beside the build. PressureDuration=${DURATION_S}s; the
@@ -247,7 +253,7 @@ $(printf '%s\n' "${RESULT_ROWS[@]}")
 
 $NOTEBOOK_LINE
 RES
-cat "$RESULTS/parallel-build.md"
+cat "$RESULTS/$RESULT_FILE"
 
 stop_units
 mg_cleanup_users bob
