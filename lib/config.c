@@ -46,7 +46,7 @@ void governor_config_defaults(governor_config *ret) {
                 .pressure_window = USEC_PER_SEC,
                 .notify_users = true,
                 .metrics_file = NULL,
-                .shortage_memory_floor = 500,
+                .shortage_memory_floor = 1000,
                 .shortage_swap_floor = 5000,
                 .shortage_pressure = 1000,
                 .shortage_duration = 5 * USEC_PER_SEC,

@@ -29,18 +29,67 @@ static bool stalled(const shortage_machine *m, const governor_config *gc, usec_t
         return gc->shortage_pressure > 0 && m->pressure.some.avg10 * 100.0 >= (double) gc->shortage_pressure;
 }
 
+/* Nowhere for anonymous memory to go: no swap, or under 1% of it free. */
+static bool swap_exhausted(const shortage_machine *m) {
+        return m->swap_free <= m->swap_total / 100;
+}
+
+static uint64_t memory_floor(const shortage_machine *m, const governor_config *gc) {
+        return share_of(m->mem_total, gc->shortage_memory_floor);
+}
+
 bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
         assert(m);
         assert(gc);
 
         if (gc->shortage_memory_floor == 0 || m->mem_total == 0)
                 return false;
-        if (m->mem_available > share_of(m->mem_total, gc->shortage_memory_floor))
+        if (m->mem_available > memory_floor(m, gc))
                 return false;
         /* Swap left to go to: the kernel can still make room, as slowly as it may. */
         if (m->swap_total > 0 && m->swap_free > share_of(m->swap_total, gc->shortage_swap_floor))
                 return false;
+        /* With no swap to go to, reclaim has only the file cache, and it
+         * stalls only once that is nearly gone: in the VM no stall showed
+         * until MemAvailable was 2.4% of RAM, 1.7 s after it passed 5%, and
+         * the OOM killer followed within seconds. So the floors alone count;
+         * ShortageDuration= still keeps a dip from being acted on. */
+        if (swap_exhausted(m))
+                return true;
         return stalled(m, gc, window, now);
+}
+
+const char *shortage_evidence(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
+        bool stalls, no_swap;
+
+        assert(m);
+        assert(gc);
+
+        stalls = stalled(m, gc, window, now);
+        no_swap = swap_exhausted(m);
+        if (stalls && no_swap)
+                return "no swap free, memory stalls";
+        return no_swap ? "no swap free" : "memory stalls";
+}
+
+usec_t shortage_next_look(const shortage_machine *m, const governor_config *gc) {
+        uint64_t floor, above;
+        usec_t after;
+
+        assert(m);
+        assert(gc);
+
+        floor = memory_floor(m, gc);
+        /* With swap free, the kernel's stalls tell a shortage and the
+         * trigger wakes memgovd; far above the floor there is time for the
+         * users' own looks to come first. */
+        if (floor == 0 || !swap_exhausted(m) || m->mem_available / 2 > floor)
+                return USEC_INFINITY;
+        above = sub_floor0(m->mem_available, floor);
+        after = above / (SHORTAGE_FILL_RATE / USEC_PER_SEC);
+        if (after < SHORTAGE_LOOK_MIN_USEC)
+                return SHORTAGE_LOOK_MIN_USEC;
+        return after > SHORTAGE_LOOK_MAX_USEC ? SHORTAGE_LOOK_MAX_USEC : after;
 }
 
 static uint64_t weight_of(const shortage_user *u, fair_share_kind kind) {
@@ -160,6 +209,7 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
         _cleanup_free_ uint64_t *shares = NULL;
         char avail[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX], held[FORMAT_BYTES_MAX], fair[FORMAT_BYTES_MAX],
              excess[FORMAT_BYTES_MAX], since[32], who[64];
+        const char *evidence;
         uint64_t pool, held_by_users;
         size_t best = SIZE_MAX, grower = SIZE_MAX;
 
@@ -185,6 +235,7 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
                  (unsigned) ((now - state->short_since) % USEC_PER_SEC / (USEC_PER_SEC / 10)));
         format_bytes(avail, sizeof avail, m->mem_available);
         format_bytes(swap, sizeof swap, m->swap_free);
+        evidence = shortage_evidence(m, gc, window, now);
 
         for (size_t i = 0; i < n_users; i++)
                 if (users[i].over_budget) {
@@ -255,19 +306,19 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
                 char grew[FORMAT_BYTES_MAX], growth_window[FORMAT_USEC_MAX];
 
                 snprintf(ret->reason_text, sizeof ret->reason_text,
-                         "machine short for %s (MemAvailable %s, free swap %s, memory stalls): %s grew by %s "
+                         "machine short for %s (MemAvailable %s, free swap %s, %s): %s grew by %s "
                          "within ShortageGrowthWindow=%s to %s unreclaimable, the most of any user (fair share "
                          "%s, FairShare=%s)",
-                         since, avail, swap, who, format_bytes(grew, sizeof grew, users[best].growth),
+                         since, avail, swap, evidence, who, format_bytes(grew, sizeof grew, users[best].growth),
                          format_usec(growth_window, sizeof growth_window, gc->shortage_growth_window),
                          format_bytes(held, sizeof held, users[best].unreclaimable),
                          format_bytes(fair, sizeof fair, ret->fair_share), fair_share_kind_to_string(gc->fair_share));
                 return;
         }
         snprintf(ret->reason_text, sizeof ret->reason_text,
-                 "machine short for %s (MemAvailable %s, free swap %s, memory stalls): %s holds %s unreclaimable, "
+                 "machine short for %s (MemAvailable %s, free swap %s, %s): %s holds %s unreclaimable, "
                  "%s above a fair share of %s (FairShare=%s, %zu of %zu users above theirs), the most of any user",
-                 since, avail, swap, who, format_bytes(held, sizeof held, users[best].unreclaimable),
+                 since, avail, swap, evidence, who, format_bytes(held, sizeof held, users[best].unreclaimable),
                  format_bytes(excess, sizeof excess, ret->excess),
                  format_bytes(fair, sizeof fair, ret->fair_share), fair_share_kind_to_string(gc->fair_share),
                  ret->n_active, n_users);

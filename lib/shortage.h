@@ -7,10 +7,10 @@
  * [Governor] configuration, the previous state and now -> whom to act on.
  *
  * Short: MemAvailable at or under ShortageMemoryFloor=, free swap at or
- * under ShortageSwapFloor= (or no swap), and memory stalls in
- * /proc/pressure/memory (a trigger event in the last two windows, or some
- * avg10 over ShortagePressure=), all of it for ShortageDuration=. A brief
- * dip resets the clock.
+ * under ShortageSwapFloor= (or no swap), and either no swap free at all or
+ * memory stalls in /proc/pressure/memory (a trigger event in the last two
+ * windows, or some avg10 over ShortagePressure=), all of it for
+ * ShortageDuration=. A brief dip resets the clock.
  *
  * Whom: only when no user is over their own budget (those the per-user
  * policy handles) and users hold at least half of the memory in use, the
@@ -45,6 +45,12 @@
 /* Growth that counts is at least this, and at least 1/32 of the pool:
  * a latency probe or a shell's wobble never does. */
 #define SHORTAGE_GROWTH_MIN_BYTES (64ULL << 20)
+/* With no swap free, nothing stalls or wakes memgovd before the floor is
+ * reached: near it, looks come as often as a job filling memory this fast
+ * would need, within these bounds. */
+#define SHORTAGE_FILL_RATE (1ULL << 30)             /* bytes a second */
+#define SHORTAGE_LOOK_MIN_USEC (200 * USEC_PER_MSEC)
+#define SHORTAGE_LOOK_MAX_USEC USEC_PER_SEC
 
 /* One user's usage over time, kept by the caller between decisions. */
 typedef struct shortage_history {
@@ -89,6 +95,15 @@ typedef struct shortage_decision {
 
 /* The machine-wide memory pressure condition alone. */
 bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now);
+
+/* What made the machine count as short, for the reason text: "no swap
+ * free", "memory stalls" or both. */
+const char *shortage_evidence(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now);
+/* How long until the machine should be looked at again without an event:
+ * USEC_INFINITY unless no swap is free and MemAvailable is within twice
+ * ShortageMemoryFloor=, then the time a job would take to fill what is left
+ * above the floor at SHORTAGE_FILL_RATE, within SHORTAGE_LOOK_*_USEC. */
+usec_t shortage_next_look(const shortage_machine *m, const governor_config *gc);
 
 /* Max-min fair shares of POOL bytes among N users (FairShare= rule),
  * written to ret_shares[N]. */

@@ -154,8 +154,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (user_next_due(u, true, &slack) <= now + slack && !sampler_idle_look(u))
                         (void) sampler_evaluate(u, SAMPLE_TIMER);
         }
-        if (d->machine.next_check > 0 && d->machine.next_check <= now)
-                machine_check(&d->machine, &d->ctx, &d->config->governor, d->users.items, d->users.n);
+        /* Every wake-up looks at the machine too: without swap, a shortage
+         * shows no stall to wake memgovd before it is already deep. */
+        machine_check(&d->machine, &d->ctx, &d->config->governor, d->users.items, d->users.n);
         d->ctx.timer_dirty = true;
         return 0;
 }
@@ -164,7 +165,8 @@ static int arm_timer(Daemon *d) {
         usec_t deadline, earliest = user_next_wakeup(d->users.items, d->users.n, &deadline);
         int r;
 
-        /* The machine's re-checks run while it stalls only, and on time. */
+        /* The machine's own looks run only while it stalls or nears its
+         * floor without swap, and on time. */
         if (d->machine.next_check > 0 && d->machine.next_check < earliest)
                 earliest = deadline = d->machine.next_check;
         else if (d->machine.next_check > 0 && d->machine.next_check < deadline)

@@ -200,7 +200,7 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
         shortage_machine machine = {};
         shortage_decision sd;
         procfs_meminfo mi;
-        usec_t now = now_usec(CLOCK_MONOTONIC);
+        usec_t now = now_usec(CLOCK_MONOTONIC), pace;
         size_t n;
         int r;
 
@@ -226,6 +226,9 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
                 .psi_trigger = true,
                 .psi_event_at = m->event_at,
         };
+        pace = shortage_next_look(&machine, gc);
+        if (pace != USEC_INFINITY && (m->next_check == 0 || now + pace < m->next_check))
+                m->next_check = now + pace;
         /* Not short: nothing to sample. */
         if (!shortage_is_short(&machine, gc, m->window, now)) {
                 if (m->was_short) {
@@ -237,9 +240,10 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
                 return;
         }
         if (!m->was_short) {
-                log_info("Machine short of memory: MemAvailable %" PRIu64 "M, free swap %" PRIu64 "M, stalling",
-                         mi.mem_available >> 20, mi.swap_free >> 20);
+                log_info("Machine short of memory: MemAvailable %" PRIu64 "M, free swap %" PRIu64 "M, %s",
+                         mi.mem_available >> 20, mi.swap_free >> 20, shortage_evidence(&machine, gc, m->window, now));
                 m->shortages++;
+                m->last_log = 0;   /* each shortage says once why nothing is done */
                 ctx->status_dirty = true;
         }
         m->was_short = true;
@@ -260,9 +264,16 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
                         log_debug("Machine-wide shortage: held back by Cooldown=");
                 else
                         act_on(m, ctx, u, &sd, su[sd.user].growth, now);
-        } else if (sd.sustained && now - m->last_log >= MACHINE_LOG_USEC) {
-                m->last_log = now;
-                log_notice("%s", sd.reason_text);
+        } else if (sd.sustained) {
+                if (m->last_log == 0 || now - m->last_log >= MACHINE_LOG_USEC) {
+                        m->last_log = now;
+                        log_notice("%s", sd.reason_text);
+                }
+                /* Nobody to act on (the memory is held outside user slices,
+                 * or fairly): a node can sit like this for hours, so the
+                 * floor's looks slow down to their slowest. */
+                if (pace != USEC_INFINITY && now >= m->recheck_until)
+                        m->next_check = now + SHORTAGE_LOOK_MAX_USEC;
         }
         for (size_t i = 0; i < n; i++)
                 snapshot_done(&samples[i].snap);

@@ -2,13 +2,16 @@
 #pragma once
 
 /* The machine as a whole: a PSI trigger on /proc/pressure/memory, and
- * while it reports stalls, MemAvailable and free swap against the floors
- * of [Governor]. Idle, it costs nothing: no timer runs until the trigger
- * fires, then the machine is looked at every MACHINE_RECHECK_USEC for two
- * windows. Each look samples every governed user's slice (memory files
- * only), lets shortage_decide() choose a user (lib, pure), and kills in
- * that user's slice by their own policy through act_kill(). Only users'
- * slices: system services stay with the kernel and systemd-oomd. */
+ * MemAvailable and free swap against the floors of [Governor], read on
+ * every wake-up of the daemon. Idle, it adds no wake-up of its own: a
+ * timer runs only for two windows after the trigger fires (a look every
+ * MACHINE_RECHECK_USEC), and while no swap is free and MemAvailable is
+ * within twice its floor (shortage_next_look()), because then the kernel
+ * shows no stall before the floor is passed. Each look while short
+ * samples every governed user's slice (memory files only), lets
+ * shortage_decide() choose a user (lib, pure), and kills in that user's
+ * slice by their own policy through act_kill(). Only users' slices:
+ * system services stay with the kernel and systemd-oomd. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,8 +23,9 @@
 #include "user.h"
 
 #define MACHINE_RECHECK_USEC WATCH_PSI_RECHECK_USEC
-/* Why nothing was done while short is logged at most this often. */
-#define MACHINE_LOG_USEC (10 * USEC_PER_SEC)
+/* Why nothing was done while short is logged when a shortage is
+ * sustained, then at most this often: a node can stay short for hours. */
+#define MACHINE_LOG_USEC (60 * USEC_PER_SEC)
 
 typedef struct machine_watch {
         int psi_fd;
@@ -48,5 +52,7 @@ void machine_init(machine_watch *m);
  * ShortageMemoryFloor=0. Re-arms when the window or the threshold changed. */
 int machine_start(machine_watch *m, context *ctx, const governor_config *gc);
 void machine_stop(machine_watch *m);
-/* One look at the machine, and a kill if a shortage is sustained. */
+/* One look at the machine, and a kill if a shortage is sustained. Cheap
+ * when the machine is not short (one read of /proc/meminfo): the daemon
+ * calls it on every timer wake-up. */
 void machine_check(machine_watch *m, context *ctx, const governor_config *gc, User *const *users, size_t n_users);

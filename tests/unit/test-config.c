@@ -298,7 +298,7 @@ static void test_governor_keys(_unused_ void **state) {
         assert_false(set->governor.notify_users);
         assert_string_equal(set->governor.metrics_file, "/run/memgov/metrics.prom");
         /* Shortage defaults. */
-        assert_int_equal(set->governor.shortage_memory_floor, 500);
+        assert_int_equal(set->governor.shortage_memory_floor, 1000);
         assert_int_equal(set->governor.shortage_swap_floor, 5000);
         assert_int_equal(set->governor.shortage_pressure, 1000);
         assert_int_equal(set->governor.shortage_duration, 5 * SEC);

@@ -33,29 +33,82 @@ static void test_is_short(void **state) {
         (void) state;
 
         assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
-        /* MemAvailable over 5% of RAM (100 MiB): not short. */
-        m.mem_available = 101 * MiB;
+        assert_string_equal(shortage_evidence(&m, &gc, SEC, 100 * SEC), "memory stalls");
+        /* MemAvailable over 10% of RAM (200 MiB): not short. */
+        m.mem_available = 201 * MiB;
         assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.mem_available = 200 * MiB;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
         m.mem_available = 60 * MiB;
         /* Half the swap still free: the kernel can make room. */
         m.swap_free = 513 * MiB;
         assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
         m.swap_free = 512 * MiB;
         assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
-        /* No swap at all counts as none free. */
-        m.swap_total = m.swap_free = 0;
-        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
-        /* No stalls: low, but coping. */
+        /* Some swap free but no stalls: low, but coping. */
         m.pressure.some.avg10 = 9.9;
         assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        /* No swap at all: the floor alone counts, with or without stalls,
+         * because the kernel stalls only once the file cache is gone. */
+        m.swap_total = m.swap_free = 0;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        assert_string_equal(shortage_evidence(&m, &gc, SEC, 100 * SEC), "no swap free");
+        /* All swap used up (under 1% of it free) is the same. */
+        m.swap_total = 1 * GiB;
+        m.swap_free = 10 * MiB;
+        assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.swap_free = 11 * MiB;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.swap_free = 0;
+        m.mem_available = 201 * MiB;
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        m.mem_available = 60 * MiB;
         /* With a trigger, its events tell the stalls. */
+        m.swap_free = 100 * MiB;
         m.psi_trigger = true;
         m.psi_event_at = 99 * SEC;
         assert_true(shortage_is_short(&m, &gc, SEC, 100 * SEC));
         assert_false(shortage_is_short(&m, &gc, SEC, 102 * SEC));
+        m.swap_free = 0;
+        assert_string_equal(shortage_evidence(&m, &gc, SEC, 100 * SEC), "no swap free, memory stalls");
         /* ShortageMemoryFloor=0 turns it off. */
         gc.shortage_memory_floor = 0;
         assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+}
+
+static void test_next_look(void **state) {
+        governor_config gc = gc_base();
+        shortage_machine m = {
+                .mem_total = 2000 * MiB, .mem_available = 1200 * MiB,
+        };
+        (void) state;
+
+        /* Far above the floor (200 MiB): the users' own looks come first. */
+        assert_true(shortage_next_look(&m, &gc) == USEC_INFINITY);
+        m.mem_available = 401 * MiB;
+        assert_true(shortage_next_look(&m, &gc) == USEC_INFINITY);
+        /* Within twice the floor, the time to fill what is left above it at
+         * 1 GiB/s: 200 MiB in about 0.2 s. */
+        m.mem_available = 400 * MiB;
+        assert_true(shortage_next_look(&m, &gc) >= 190 * USEC_PER_MSEC);
+        assert_true(shortage_next_look(&m, &gc) <= 200 * USEC_PER_MSEC);
+        /* Closer, never faster than SHORTAGE_LOOK_MIN_USEC. */
+        m.mem_available = 250 * MiB;
+        assert_int_equal(shortage_next_look(&m, &gc), SHORTAGE_LOOK_MIN_USEC);
+        m.mem_available = 10 * MiB;
+        assert_int_equal(shortage_next_look(&m, &gc), SHORTAGE_LOOK_MIN_USEC);
+        /* A large node: never slower than SHORTAGE_LOOK_MAX_USEC near its floor. */
+        m.mem_total = 512 * GiB;
+        m.mem_available = 100 * GiB;
+        assert_int_equal(shortage_next_look(&m, &gc), SHORTAGE_LOOK_MAX_USEC);
+        /* With swap free, the trigger's events wake memgovd instead. */
+        m.swap_total = 8 * GiB;
+        m.swap_free = 1 * GiB;
+        assert_true(shortage_next_look(&m, &gc) == USEC_INFINITY);
+        m.swap_free = 0;
+        assert_int_equal(shortage_next_look(&m, &gc), SHORTAGE_LOOK_MAX_USEC);
+        gc.shortage_memory_floor = 0;
+        assert_true(shortage_next_look(&m, &gc) == USEC_INFINITY);
 }
 
 static void test_fair_shares(void **state) {
@@ -105,6 +158,7 @@ static void test_decide_picks_furthest_above(void **state) {
         shortage_decision d;
         (void) state;
 
+        gc.shortage_memory_floor = 500;   /* 100 MiB: the pools below */
         /* Short, but not yet for ShortageDuration=5s: a dip is not acted on. */
         shortage_decide(&m, u, 3, &gc, SEC, &st, 100 * SEC, &d);
         assert_true(d.is_short);
@@ -184,6 +238,7 @@ static void test_decide_growth(void **state) {
         shortage_decision d;
         (void) state;
 
+        gc.shortage_memory_floor = 500;   /* 100 MiB: the pools below */
         m.swap_total = m.swap_free = 0;
         /* Pool 1900 + 60 - 100 = 1860 MiB: carol (500) and bob (600) are
          * under 620 and keep theirs; alice's share is the 760 left, 40
@@ -196,6 +251,14 @@ static void test_decide_growth(void **state) {
         assert_int_equal(d.excess, 0);
         assert_int_equal(d.need, 40 * MiB);
         assert_non_null(strstr(d.reason_text, "carol (uid 1003) grew by 480M within ShortageGrowthWindow=1m00s to 500M"));
+        assert_non_null(strstr(d.reason_text, "(MemAvailable 60M, free swap 0B, no swap free, memory stalls)"));
+        /* Without swap the floor alone is evidence, and the record says so. */
+        m.pressure.some.avg10 = 0;
+        decide_sustained(&m, u, 3, &gc, &d);
+        assert_true(d.act);
+        assert_int_equal(d.user, 2);
+        assert_non_null(strstr(d.reason_text, "(MemAvailable 60M, free swap 0B, no swap free): carol"));
+        m.pressure.some.avg10 = 35.0;
 
         /* ShortageGrowthWindow=0: by share alone, alice. */
         gc.shortage_growth_window = 0;
@@ -292,6 +355,7 @@ static void test_history(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_is_short),
+                cmocka_unit_test(test_next_look),
                 cmocka_unit_test(test_fair_shares),
                 cmocka_unit_test(test_decide_picks_furthest_above),
                 cmocka_unit_test(test_decide_growth),
