@@ -699,90 +699,157 @@ static void machine_slice(const char *root, const char *cgroup, uint64_t anon, p
 }
 
 /* The oversubscribed node: alice holds 800M idle, carol's job grew from
- * nothing to 500M, the machine is short. The machine watch kills carol's
- * job with reason shortage, and nothing of alice's. */
-static void test_machine_shortage(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
+ * nothing to 500M in the last 20 s; 1500M of 1600M in use, none of it
+ * reclaimable, no swap. */
+typedef struct machine_fixture {
+        char *cgroot, *procroot;
+        context ctx;
         governor_config gc;
         machine_watch m;
-        User *alice = calloc(1, sizeof *alice), *carol = calloc(1, sizeof *carol);
-        User *users[2] = { alice, carol };
-        size_t n_signals = 0;
-        recorder rec = {};
+        User *users[2];
+        recorder rec;
         usec_t now;
+} machine_fixture;
+
+static void machine_fixture_init(machine_fixture *f) {
+        *f = (machine_fixture) { .cgroot = tmptree_new(), .procroot = tmptree_new() };
+        recorder_use(&f->rec);
+        machine_slice(f->cgroot, "user.slice/user-1001.slice", 800ULL << 20, 501);
+        machine_slice(f->cgroot, "user.slice/user-1003.slice", 500ULL << 20, 701);
+        tmptree_write(f->procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 0 kB\n"
+                                              "SwapFree: 0 kB\n");
+        tmptree_add_task(f->procroot, &(fake_task) { .pid = 501, .ppid = 1, .sid = 500, .uid = 1001,
+                                                     .comm = "sleeper", .state = 'S', .rss_kb = 819200, .start_time = 5 });
+        tmptree_add_task(f->procroot, &(fake_task) { .pid = 701, .ppid = 1, .sid = 700, .uid = 1003,
+                                                     .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
+
+        test_context_init(&f->ctx, f->cgroot, f->procroot, &recorder_ops, on_watch);
+        f->ctx.mem_total = 1600ULL << 20;
+        f->ctx.pressure_window = USEC_PER_SEC;
+        governor_config_defaults(&f->gc);
+        f->gc.shortage_duration = 0;
+
+        for (size_t i = 0; i < 2; i++)
+                f->users[i] = calloc(1, sizeof *f->users[i]);
+        machine_user(f->users[0], &f->ctx, 1001, "alice", "user.slice/user-1001.slice");
+        machine_user(f->users[1], &f->ctx, 1003, "carol", "user.slice/user-1003.slice");
+        f->now = now_usec(CLOCK_MONOTONIC);
+        /* What the sampler saw 20 s ago: alice as now, carol's job not started. */
+        shortage_history_record(&f->users[0]->usage_history, 800ULL << 20, f->gc.shortage_growth_window,
+                                f->now - 20 * USEC_PER_SEC);
+        shortage_history_record(&f->users[1]->usage_history, 0, f->gc.shortage_growth_window,
+                                f->now - 20 * USEC_PER_SEC);
+        machine_init(&f->m);
+}
+
+static void machine_fixture_done(machine_fixture *f) {
+        machine_stop(&f->m);
+        for (size_t i = 0; i < 2; i++)
+                user_teardown(f->users[i]);
+        close(f->ctx.cgroot_fd);
+        close(f->ctx.procfs_fd);
+        act_rounds_done(&f->ctx);
+        sd_event_unref(f->ctx.event);
+        tmptree_free(f->cgroot);
+        tmptree_free(f->procroot);
+}
+
+/* The signals sent, all of them SIGTERM to carol's hog. */
+static size_t hog_terms(const recorder *rec) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < rec->n_records; i++)
+                if (strcmp(rec->records[i].op, "signal") == 0) {
+                        assert_int_equal(rec->records[i].pid, 701);
+                        assert_int_equal(rec->records[i].sig, SIGTERM);
+                        n++;
+                }
+        return n;
+}
+
+/* The machine watch kills carol's job with reason shortage, and nothing
+ * of alice's. */
+static void test_machine_shortage(void **state) {
+        machine_fixture f;
+        User *alice, *carol;
 
         (void) state;
-        recorder_use(&rec);
-        machine_slice(cgroot, "user.slice/user-1001.slice", 800ULL << 20, 501);
-        machine_slice(cgroot, "user.slice/user-1003.slice", 500ULL << 20, 701);
-        /* 1500M of 1600M in use, none of it reclaimable, no swap. */
-        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 0 kB\n"
-                                           "SwapFree: 0 kB\n");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 501, .ppid = 1, .sid = 500, .uid = 1001,
-                                                  .comm = "sleeper", .state = 'S', .rss_kb = 819200, .start_time = 5 });
-        tmptree_add_task(procroot, &(fake_task) { .pid = 701, .ppid = 1, .sid = 700, .uid = 1003,
-                                                  .comm = "hog", .state = 'R', .rss_kb = 512000, .start_time = 9 });
-
-        test_context_init(&ctx, cgroot, procroot, &recorder_ops, on_watch);
-        ctx.mem_total = 1600ULL << 20;
-        ctx.pressure_window = USEC_PER_SEC;
-        governor_config_defaults(&gc);
-        gc.shortage_duration = 0;
-
-        machine_user(alice, &ctx, 1001, "alice", "user.slice/user-1001.slice");
-        machine_user(carol, &ctx, 1003, "carol", "user.slice/user-1003.slice");
-        now = now_usec(CLOCK_MONOTONIC);
-        /* What the sampler saw 20 s ago: alice as now, carol's job not started. */
-        shortage_history_record(&alice->usage_history, 800ULL << 20, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
-        shortage_history_record(&carol->usage_history, 0, gc.shortage_growth_window, now - 20 * USEC_PER_SEC);
-
-        machine_init(&m);
+        machine_fixture_init(&f);
+        alice = f.users[0];
+        carol = f.users[1];
         /* Without an armed trigger nothing is looked at. */
-        machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(rec.n_records, 0);
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.rec.n_records, 0);
         /* A trigger event just now (the fd stands in for the armed one). */
-        m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        m.window = USEC_PER_SEC;
-        m.event_at = now;
-        m.recheck_until = now + 2 * USEC_PER_SEC;
-        machine_check(&m, &ctx, &gc, users, 2);
-        for (size_t i = 0; i < rec.n_records; i++)
-                if (strcmp(rec.records[i].op, "signal") == 0) {
-                        assert_int_equal(rec.records[i].pid, 701);
-                        assert_int_equal(rec.records[i].sig, SIGTERM);
-                        n_signals++;
-                }
-        assert_int_equal(n_signals, 1);
+        f.m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        f.m.window = USEC_PER_SEC;
+        f.m.event_at = f.now;
+        f.m.recheck_until = f.now + 2 * USEC_PER_SEC;
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(hog_terms(&f.rec), 1);
         assert_int_equal(carol->kills, 1);
         assert_int_equal(alice->kills, 0);
         assert_non_null(carol->kill.round);
         assert_int_equal(carol->kill.round->reason, KILL_REASON_SHORTAGE);
-        assert_true(m.last_kill > 0);
-        assert_true(m.next_check > 0);          /* re-checks within the window */
+        assert_true(f.m.last_kill > 0);
+        assert_true(f.m.next_check > 0);          /* re-checks within the window */
 
         /* A round under way: no second kill. */
-        rec.n_records = 0;
-        machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(rec.n_records, 0);
+        f.rec.n_records = 0;
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.rec.n_records, 0);
 
         /* Plenty available: not short, nothing done. */
         act_done(carol);
-        rec.n_records = 0;
-        tmptree_write(procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n");
-        machine_check(&m, &ctx, &gc, users, 2);
-        assert_int_equal(rec.n_records, 0);
-        assert_int_equal(m.state.short_since, 0);
+        f.rec.n_records = 0;
+        tmptree_write(f.procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n");
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.rec.n_records, 0);
+        assert_int_equal(f.m.state.short_since, 0);
+        machine_fixture_done(&f);
+}
 
-        machine_stop(&m);
-        for (size_t i = 0; i < 2; i++)
-                user_teardown(users[i]);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        act_rounds_done(&ctx);
-        sd_event_unref(ctx.event);
-        tmptree_free(cgroot);
-        tmptree_free(procroot);
+/* Without swap the kernel shows no stall before the floor is passed: the
+ * look that comes with any wake-up finds the shortage, no trigger event
+ * needed, and near the floor memgovd keeps looking on its own. */
+static void test_machine_shortage_without_swap(void **state) {
+        machine_fixture f;
+
+        (void) state;
+        machine_fixture_init(&f);
+        f.m.psi_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        f.m.window = USEC_PER_SEC;
+
+        /* MemAvailable 300M of 1600M: above the 160M floor, within twice
+         * it. Not short, but looked at again within a second. */
+        tmptree_write(f.procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 307200 kB\nSwapTotal: 0 kB\n"
+                                             "SwapFree: 0 kB\n");
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.rec.n_records, 0);
+        assert_true(f.m.next_check > f.now);
+        assert_true(f.m.next_check <= now_usec(CLOCK_MONOTONIC) + SHORTAGE_LOOK_MAX_USEC);
+        /* Far from it: no look of its own. */
+        tmptree_write(f.procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 819200 kB\nSwapTotal: 0 kB\n"
+                                             "SwapFree: 0 kB\n");
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.m.next_check, 0);
+        /* With swap free and no stall, 40M available is no shortage: the
+         * kernel can still swap out. */
+        tmptree_write(f.procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 1048576 kB\n"
+                                             "SwapFree: 524288 kB\n");
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_int_equal(f.rec.n_records, 0);
+        assert_false(f.m.was_short);
+        /* Under the floor with no swap, and not one trigger event: carol's job goes. */
+        tmptree_write(f.procroot, "meminfo", "MemTotal: 1638400 kB\nMemAvailable: 40960 kB\nSwapTotal: 0 kB\n"
+                                             "SwapFree: 0 kB\n");
+        machine_check(&f.m, &f.ctx, &f.gc, f.users, 2);
+        assert_true(f.m.was_short);
+        assert_int_equal(hog_terms(&f.rec), 1);
+        assert_int_equal(f.users[1]->kills, 1);
+        assert_int_equal(f.users[0]->kills, 0);
+        assert_true(f.m.next_check > 0);
+        machine_fixture_done(&f);
 }
 
 /* The grid's idle look: memory.current alone while the slice is far below
@@ -936,6 +1003,7 @@ int main(void) {
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),
                 cmocka_unit_test(test_machine_shortage),
+                cmocka_unit_test(test_machine_shortage_without_swap),
         };
         log_set_max_priority(LOG_EMERG);
         return cmocka_run_group_tests(tests, NULL, NULL);
