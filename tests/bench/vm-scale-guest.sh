@@ -180,7 +180,7 @@ for size in "${SIZES[@]}"; do
     wk=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $2 }' | median)
     cpu=$(printf '%s\n' "${samples[@]}" | awk -v d="$d" '$1 == d { print $3 }' | median)
     rss=$(rss_kib "$p") priv=$(private_kib "$p") fds=$(fds_of "$p")
-    [[ $d == memgovd ]] && MEMORY+=("Memory of $label at $size users: $(memory_breakdown "$p").")
+    [[ $d == memgovd ]] && MEMORY+=("Memory of $label at $size users: $(memory_breakdown "$p"); the machine's MemAvailable $(awk '/MemAvailable/ { printf "%d", $2 / 1024 }' /proc/meminfo) MiB (memgovd looks on its own below twice its ShortageMemoryFloor= without swap).")
     if [[ $d == memgovd ]]; then
       extra="$applied s | $(ready_time) s"
     else
