@@ -26,3 +26,10 @@ void test_context_init(context *ctx, const char *cgroot, const char *procroot, c
         ctx->on_watch = on_watch;
         kmsg_init(&ctx->kmsg);
 }
+
+void test_context_done(context *ctx) {
+        close(ctx->cgroot_fd);
+        close(ctx->procfs_fd);
+        act_rounds_done(ctx);
+        sd_event_unref(ctx->event);
+}

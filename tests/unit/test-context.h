@@ -12,3 +12,5 @@
  * ON_WATCH. A test changes what it needs afterwards. */
 void test_context_init(context *ctx, const char *cgroot, const char *procroot, const actuator_ops *ops,
                        void (*on_watch)(User *u, watch_event ev));
+/* Undoes test_context_init(): its fds, the kill rounds, the event loop. */
+void test_context_done(context *ctx);

@@ -364,10 +364,7 @@ static void test_evaluate_warns(void **state) {
         assert_true(ctx.rescan);
 
         user_teardown(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        act_rounds_done(&ctx);
-        sd_event_unref(ctx.event);
+        test_context_done(&ctx);
         tmptree_free(procroot);
 }
 
@@ -396,10 +393,7 @@ static void hostile_slice_setup(hostile_slice *f, const char *comm) {
 
 static void hostile_slice_done(hostile_slice *f) {
         user_teardown(f->u);
-        close(f->ctx.cgroot_fd);
-        close(f->ctx.procfs_fd);
-        act_rounds_done(&f->ctx);
-        sd_event_unref(f->ctx.event);
+        test_context_done(&f->ctx);
         tmptree_free(f->procroot);
         tmptree_free(f->cgroot);
 }
@@ -528,10 +522,7 @@ static void over_budget_done(over_budget *f) {
         act_done(f->u);
         assert_false(f->u->kill.active);
         user_teardown(f->u);
-        close(f->ctx.cgroot_fd);
-        close(f->ctx.procfs_fd);
-        act_rounds_done(&f->ctx);
-        sd_event_unref(f->ctx.event);
+        test_context_done(&f->ctx);
         tmptree_free(f->cgroot);
         tmptree_free(f->procroot);
 }
@@ -746,10 +737,7 @@ static void machine_fixture_done(machine_fixture *f) {
         machine_stop(&f->m);
         for (size_t i = 0; i < 2; i++)
                 user_teardown(f->users[i]);
-        close(f->ctx.cgroot_fd);
-        close(f->ctx.procfs_fd);
-        act_rounds_done(&f->ctx);
-        sd_event_unref(f->ctx.event);
+        test_context_done(&f->ctx);
         tmptree_free(f->cgroot);
         tmptree_free(f->procroot);
 }
@@ -928,10 +916,7 @@ static void test_idle_look(void **state) {
         watch_stop(u);
         assert_int_equal(u->watch.current_fd, -1);
         user_teardown(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        act_rounds_done(&ctx);
-        sd_event_unref(ctx.event);
+        test_context_done(&ctx);
         tmptree_free(cgroot);
         tmptree_free(procroot);
 }
@@ -979,10 +964,7 @@ static void test_growth_from_last_approach(void **state) {
 
         watch_stop(u);
         user_teardown(u);
-        close(ctx.cgroot_fd);
-        close(ctx.procfs_fd);
-        act_rounds_done(&ctx);
-        sd_event_unref(ctx.event);
+        test_context_done(&ctx);
         tmptree_free(cgroot);
         tmptree_free(procroot);
 }
