@@ -38,7 +38,7 @@ static uint64_t memory_floor(const shortage_machine *m, const governor_config *g
         return share_of(m->mem_total, gc->shortage_memory_floor);
 }
 
-bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
+bool shortage_memory_low(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
         assert(m);
         assert(gc);
 
@@ -46,17 +46,20 @@ bool shortage_is_short(const shortage_machine *m, const governor_config *gc, use
                 return false;
         if (m->mem_available > memory_floor(m, gc))
                 return false;
-        /* Swap left to go to: the kernel can still make room, as slowly as it may. */
-        if (m->swap_total > 0 && m->swap_free > share_of(m->swap_total, gc->shortage_swap_floor))
-                return false;
         /* With no swap to go to, reclaim has only the file cache, and it
          * stalls only once that is nearly gone: in the VM no stall showed
          * until MemAvailable was 2.4% of RAM, 1.7 s after it passed 5%, and
-         * the OOM killer followed within seconds. So the floors alone count;
-         * ShortageDuration= still keeps a dip from being acted on. */
+         * the OOM killer followed within seconds. So the floor alone counts. */
         if (swap_exhausted(m))
                 return true;
         return stalled(m, gc, window, now);
+}
+
+bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
+        if (!shortage_memory_low(m, gc, window, now))
+                return false;
+        /* Swap left to go to: the kernel can still make room, as slowly as it may. */
+        return !(m->swap_total > 0 && m->swap_free > share_of(m->swap_total, gc->shortage_swap_floor));
 }
 
 const char *shortage_evidence(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
@@ -220,13 +223,18 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
         assert(ret);
 
         *ret = (shortage_decision) { .user = SIZE_MAX };
-        ret->is_short = shortage_is_short(m, gc, window, now);
-        if (!ret->is_short) {
+        /* The clock runs while memory is low, swap or no swap: by the time
+         * the swap is down to its floor, the machine has swapped and
+         * stalled for as long as it took, which is no brief dip. */
+        if (!shortage_memory_low(m, gc, window, now)) {
                 state->short_since = 0;
                 return;
         }
         if (state->short_since == 0)
                 state->short_since = now;
+        ret->is_short = shortage_is_short(m, gc, window, now);
+        if (!ret->is_short)
+                return;
         ret->sustained = now - state->short_since >= gc->shortage_duration;
         if (!ret->sustained)
                 return;

@@ -6,11 +6,12 @@
  * login node). Pure: the machine's state, per-user summaries, the
  * [Governor] configuration, the previous state and now -> whom to act on.
  *
- * Short: MemAvailable at or under ShortageMemoryFloor=, free swap at or
- * under ShortageSwapFloor= (or no swap), and either no swap free at all or
- * memory stalls in /proc/pressure/memory (a trigger event in the last two
- * windows, or some avg10 over ShortagePressure=), all of it for
- * ShortageDuration=. A brief dip resets the clock.
+ * Memory low: MemAvailable at or under ShortageMemoryFloor=, and either no
+ * swap free at all or memory stalls in /proc/pressure/memory (a trigger
+ * event in the last two windows, or some avg10 over ShortagePressure=).
+ * Short: memory low, and free swap at or under ShortageSwapFloor= (or no
+ * swap). Acted on when short, with memory low for ShortageDuration=; a
+ * brief dip resets the clock, a swap still filling does not.
  *
  * Whom: only when no user is over their own budget (those the per-user
  * policy handles) and users hold at least half of the memory in use, the
@@ -77,12 +78,12 @@ typedef struct shortage_user {
 } shortage_user;
 
 typedef struct shortage_state {
-        usec_t short_since;            /* 0 = not short */
+        usec_t short_since;            /* memory low since, 0 = not low */
 } shortage_state;
 
 typedef struct shortage_decision {
-        bool is_short;                 /* short right now (the clock runs) */
-        bool sustained;                /* short for ShortageDuration= */
+        bool is_short;                 /* short right now */
+        bool sustained;                /* short, with memory low for ShortageDuration= */
         bool act;                      /* act on .user */
         size_t user;                   /* index into the users */
         uint64_t fair_share;           /* of that user */
@@ -93,7 +94,9 @@ typedef struct shortage_decision {
         char reason_text[SHORTAGE_REASON_MAX];
 } shortage_decision;
 
-/* The machine-wide memory pressure condition alone. */
+/* MemAvailable at its floor, and stalls or no swap free: the clock runs. */
+bool shortage_memory_low(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now);
+/* Memory low and the swap at its floor: the machine-wide condition alone. */
 bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now);
 
 /* What made the machine count as short, for the reason text: "no swap

@@ -229,14 +229,15 @@ void machine_check(machine_watch *m, context *ctx, const governor_config *gc, Us
         pace = shortage_next_look(&machine, gc);
         if (pace != USEC_INFINITY && (m->next_check == 0 || now + pace < m->next_check))
                 m->next_check = now + pace;
-        /* Not short: nothing to sample. */
+        /* Not short: nothing to sample. With memory low and swap still
+         * free, shortage_decide() without users runs only its clock. */
         if (!shortage_is_short(&machine, gc, m->window, now)) {
                 if (m->was_short) {
                         log_info("Machine-wide shortage over (MemAvailable %" PRIu64 "M)", mi.mem_available >> 20);
                         ctx->status_dirty = true;
                 }
                 m->was_short = false;
-                m->state.short_since = 0;
+                shortage_decide(&machine, NULL, 0, gc, m->window, &m->state, now, &sd);
                 return;
         }
         if (!m->was_short) {

@@ -219,6 +219,50 @@ static void test_decide_picks_furthest_above(void **state) {
         assert_false(d.act);
 }
 
+/* With swap, memory runs low first and the swap fills after: the clock
+ * starts with the stalls, and a swap that reaches its floor after
+ * ShortageDuration= of them is acted on at once. */
+static void test_decide_clock_runs_while_swap_fills(void **state) {
+        governor_config gc = gc_base();
+        shortage_machine m = short_machine();
+        shortage_user u[] = {
+                { .uid = 1001, .name = "alice", .unreclaimable = 800 * MiB, .budget = 1536 * MiB },
+                { .uid = 1003, .name = "carol", .unreclaimable = 900 * MiB, .budget = 1536 * MiB,
+                  .growth = 800 * MiB },
+        };
+        shortage_state st = {};
+        shortage_decision d;
+        (void) state;
+
+        m.swap_free = 700 * MiB;
+        assert_true(shortage_memory_low(&m, &gc, SEC, 100 * SEC));
+        assert_false(shortage_is_short(&m, &gc, SEC, 100 * SEC));
+        shortage_decide(&m, u, 2, &gc, SEC, &st, 100 * SEC, &d);
+        assert_false(d.is_short);
+        assert_false(d.act);
+        assert_int_equal(st.short_since, 100 * SEC);
+        /* Swap down to its floor 6 s later: no second wait. */
+        m.swap_free = 400 * MiB;
+        shortage_decide(&m, u, 2, &gc, SEC, &st, 106 * SEC, &d);
+        assert_true(d.is_short);
+        assert_true(d.sustained);
+        assert_true(d.act);
+        assert_int_equal(d.user, 1);
+        assert_non_null(strstr(d.reason_text, "machine short for 6.0s"));
+        /* Without stalls memory is not low while swap is free: the clock stops. */
+        m.pressure.some.avg10 = 0;
+        m.swap_free = 700 * MiB;
+        shortage_decide(&m, u, 2, &gc, SEC, &st, 107 * SEC, &d);
+        assert_int_equal(st.short_since, 0);
+        /* A dip of swap to its floor with stalls starts the clock afresh. */
+        m.pressure.some.avg10 = 35.0;
+        m.swap_free = 400 * MiB;
+        shortage_decide(&m, u, 2, &gc, SEC, &st, 108 * SEC, &d);
+        assert_true(d.is_short);
+        assert_false(d.sustained);
+        assert_false(d.act);
+}
+
 /* Short for ShortageDuration= already: the clock started 10 s ago. */
 static void decide_sustained(shortage_machine *m, shortage_user *u, size_t n, governor_config *gc,
                              shortage_decision *d) {
@@ -358,6 +402,7 @@ int main(void) {
                 cmocka_unit_test(test_next_look),
                 cmocka_unit_test(test_fair_shares),
                 cmocka_unit_test(test_decide_picks_furthest_above),
+                cmocka_unit_test(test_decide_clock_runs_while_swap_fills),
                 cmocka_unit_test(test_decide_growth),
                 cmocka_unit_test(test_history),
         };
