@@ -256,7 +256,9 @@ measure() {
   probe_cell=$(sed 's/^n=\([0-9]*\) p50=\([^ ]*\) p99=\([^ ]*\) max=\([^ ]*\)/\2 \/ \3 \/ \4 (n=\1)/' <<<"$during")
   log "$peer: first death $first_cell; died: ${died:-nobody}; chose: ${chose:-nobody}; kernel oom_kill +$((oom_after - oom_before)), dmesg 'Killed process' +$((dmesg_after - dmesg_before)); bob's probe $during, longest gap $gap"
   ROWS+=("| $peer | $first_cell | ${died:-nobody} | ${chose:-nobody} | $((oom_after - oom_before)) / $((dmesg_after - dmesg_before)) | $a_cell | $b_cell | $probe_cell | $gap |")
-  local note="$peer: bob's probe baseline ${baseline}; hog peak RSS ${peak} MiB; lowest MemAvailable ${avail_min} MiB"
+  local stalls
+  stalls=$(probe_stalls "$hot_from" "$hot_to")
+  local note="$peer: bob's probe baseline ${baseline}; probe gaps over 0.5 s after the hog started: ${stalls:-none}; hog peak RSS ${peak} MiB; lowest MemAvailable ${avail_min} MiB"
   ((SWAP_MB > 0)) && note+=", lowest SwapFree ${swap_min} MiB of ${SWAP_MB} MiB"
   [[ $peer == earlyoom ]] && note+="; earlyoom: ${EARLYOOM_THRESHOLDS:-thresholds not logged}"
   NOTES+=("$note")

@@ -185,3 +185,9 @@ probe_stats() {
 probe_gap() {
   awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p) { g = $1 - p; if (g > m) m = g } p = $1 } END { printf "%.0fms", m * 1000 }' "$PROBE_LOG"
 }
+# probe_stalls FROM_EPOCH TO_EPOCH -> "+3.1s 0.62s, +9.8s 1.20s": every gap
+# between two samples over 0.5 s (the probe sleeps 0.2 s), by when it began
+# after FROM, so that a stall can be set beside what a governor did then.
+probe_stalls() {
+  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p && $1 - p > 0.5) { printf "%s+%.1fs %.2fs", sep, p - f, $1 - p; sep = ", " } p = $1 }' "$PROBE_LOG"
+}
