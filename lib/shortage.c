@@ -55,11 +55,13 @@ bool shortage_memory_low(const shortage_machine *m, const governor_config *gc, u
         return stalled(m, gc, window, now);
 }
 
+/* Above it, the kernel can still make room in swap, as slowly as it may. */
+static bool swap_at_floor(const shortage_machine *m, const governor_config *gc) {
+        return m->swap_total == 0 || m->swap_free <= share_of(m->swap_total, gc->shortage_swap_floor);
+}
+
 bool shortage_is_short(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
-        if (!shortage_memory_low(m, gc, window, now))
-                return false;
-        /* Swap left to go to: the kernel can still make room, as slowly as it may. */
-        return !(m->swap_total > 0 && m->swap_free > share_of(m->swap_total, gc->shortage_swap_floor));
+        return shortage_memory_low(m, gc, window, now) && swap_at_floor(m, gc);
 }
 
 const char *shortage_evidence(const shortage_machine *m, const governor_config *gc, usec_t window, usec_t now) {
@@ -232,7 +234,7 @@ void shortage_decide(const shortage_machine *m, const shortage_user *users, size
         }
         if (state->short_since == 0)
                 state->short_since = now;
-        ret->is_short = shortage_is_short(m, gc, window, now);
+        ret->is_short = swap_at_floor(m, gc);
         if (!ret->is_short)
                 return;
         ret->sustained = now - state->short_since >= gc->shortage_duration;
