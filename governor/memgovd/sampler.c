@@ -22,6 +22,9 @@
 #define SAMPLER_RETRY_USEC (100 * USEC_PER_MSEC)
 /* While a limit is being stepped down, follow usage at least this often. */
 #define SAMPLER_STEPPING_USEC (5 * USEC_PER_SEC)
+/* While the budget just set has not yet shown in the slice's files: the
+ * warning levels are only known from there. */
+#define SAMPLER_LIMITS_LANDING_USEC (5 * USEC_PER_SEC)
 /* Without a PSI trigger, avg10 is sampled at least this often near the budget. */
 #define SAMPLER_PSI_FALLBACK_USEC (2 * USEC_PER_SEC)
 /* A kill that is due but finds no victim: the tasks are read again at most this often, */
@@ -210,6 +213,8 @@ static void schedule_next(User *u, usec_t now) {
 
         if (u->limits.stepping && interval > SAMPLER_STEPPING_USEC)
                 interval = SAMPLER_STEPPING_USEC;
+        if (u->limits.known && !limits_seen(u, &u->memory) && interval > SAMPLER_LIMITS_LANDING_USEC)
+                interval = SAMPLER_LIMITS_LANDING_USEC;
         if (u->watch.psi_fallback && interval > SAMPLER_PSI_FALLBACK_USEC &&
             u->effective.memory_high != BYTES_INFINITY && u->memory.current * 10 >= u->effective.memory_high * 9)
                 interval = SAMPLER_PSI_FALLBACK_USEC;
@@ -430,6 +435,11 @@ bool sampler_idle_look(User *u) {
             u->watch.psi_fallback || u->watch.unmute_at != 0 || u->kill.active || u->limits.stepping ||
             u->state.pressure_since != 0 || u->state.throttled_since != 0 || u->state.warned != 0 ||
             u->retry_at != 0)
+                return false;
+        /* The warning levels come from the last full sample's memory.max:
+         * one taken before the budget landed (a new login, a restart, a
+         * reload) would keep every idle look blind to them. */
+        if (!limits_seen(u, &u->memory))
                 return false;
         now = now_usec(CLOCK_MONOTONIC);
         if (u->recheck_until > now)

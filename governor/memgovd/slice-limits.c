@@ -285,6 +285,19 @@ static bool limits_drifted(const User *u, const cgfs_memory *m) {
         return limit_differs(l->high, m->high) || limit_differs(l->max, m->max);
 }
 
+bool limits_seen(const User *u, const cgfs_memory *m) {
+        const limit_state *l = &u->limits;
+
+        assert(u);
+        assert(m);
+
+        if (u->ctx->dry_run)
+                return true;
+        if (!l->known || l->slot)
+                return false;
+        return !limit_differs(l->high, m->high) && !limit_differs(l->max, m->max);
+}
+
 int limits_update(User *u, const cgfs_memory *m, bool force) {
         context *ctx = u->ctx;
         limit_state *l = &u->limits;

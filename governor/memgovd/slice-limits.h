@@ -31,4 +31,11 @@ void limits_close(context *ctx);
  * FORCE re-sends them (after a reload or for a new user). m may be NULL when
  * the slice does not exist yet. Updates u->effective. */
 int limits_update(User *u, const cgfs_memory *m, bool force);
+
+/* Whether M, read from the slice, shows the limits memgovd put in force:
+ * false while a call is on its way, before the first one, and in the
+ * moment between systemd's reply and its write to the slice. Warning
+ * levels are read from M, so a sample taken before the budget landed
+ * must not be trusted for long. True in a dry run, which sets nothing. */
+bool limits_seen(const User *u, const cgfs_memory *m);
 void limits_done(User *u);

@@ -26,6 +26,7 @@
 #include "recorder.h"
 #include "report.h"
 #include "sampler.h"
+#include "slice-limits.h"
 #include "statefile.h"
 #include "test-context.h"
 #include "tmptree.h"
@@ -921,6 +922,62 @@ static void test_idle_look(void **state) {
         tmptree_free(procroot);
 }
 
+/* A slice sampled before its budget landed (a fresh login: memory.max
+ * still "max") shows no warning level. The idle looks read memory.current
+ * alone, so they must not stand in for the full evaluation until a sample
+ * shows the budget: a job that then jumps to 83% is warned on the next
+ * tick, not never. */
+static void test_idle_look_waits_for_the_budget(void **state) {
+        char *cgroot = tmptree_new(), *procroot = tmptree_new();
+        context ctx = {};
+        recorder rec = {};
+        User *u = calloc(1, sizeof *u);
+        usec_t now;
+
+        (void) state;
+        write_slice(cgroot, procroot, "3145728", "max", "max");
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
+                                                  .state = 'S', .rss_kb = 1024, .start_time = 5 });
+        recorder_use(&rec);
+        test_context_init(&ctx, cgroot, procroot, &recorder_ops, on_watch);
+        user_on_slice(u, &ctx, 524288000);
+        u->config.memory_high = BYTES_INFINITY;
+        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
+        assert_true(u->watch.current_fd >= 0);
+
+        /* The first sample puts the budget on the slice, and reads the
+         * "max" that was there before it. */
+        assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
+        assert_int_equal(u->memory.max, BYTES_INFINITY);
+        assert_int_equal(u->effective.memory_max, 524288000);
+        now = now_usec(CLOCK_MONOTONIC);
+        /* Looked at again soon, not on the 30 s grid a slice without a
+         * level gets. */
+        assert_true(u->next_sample <= now + PACE_STEP_NEAR);
+        assert_false(sampler_idle_look(u));
+
+        /* The job jumps to 83% of the budget: the full evaluation reads
+         * memory.max and warns. */
+        tmptree_write(cgroot, SLICE "/memory.current", "435159040\n");
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(u->memory.max, 524288000);
+        assert_int_equal(u->warns, 1);
+
+        /* Once a sample shows the budget, an idle slice is looked at idly. */
+        tmptree_write(cgroot, SLICE "/memory.current", "3145728\n");
+        u->state.warned = 0;
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
+        assert_true(limits_seen(u, &u->memory));
+        assert_true(sampler_idle_look(u));
+
+        watch_stop(u);
+        user_teardown(u);
+        test_context_done(&ctx);
+        tmptree_free(cgroot);
+        tmptree_free(procroot);
+}
+
 /* Policy=growth measures from when the slice last passed half of its
  * budget: once back under it, the observations of that approach are
  * dropped, so a notebook kernel loaded in between counts as held, not
@@ -981,6 +1038,7 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_subtree_logged),
                 cmocka_unit_test(test_evaluate_swarm),
                 cmocka_unit_test(test_idle_look),
+                cmocka_unit_test(test_idle_look_waits_for_the_budget),
                 cmocka_unit_test(test_growth_from_last_approach),
                 cmocka_unit_test(test_act_refuses_cgroup_outside_slice),
                 cmocka_unit_test(test_act_grace_escalates),
