@@ -309,6 +309,12 @@ static void write_slice(const char *cgroot, const char *procroot, const char *cu
         tmptree_write(procroot, "meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n");
 }
 
+/* The slice's one task, pid 301 (write_slice() lists it), holding RSS_KB. */
+static void add_slice_task(const char *procroot, const char *comm, char state, uint64_t rss_kb) {
+        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = comm,
+                                                  .state = state, .rss_kb = rss_kb, .start_time = 5 });
+}
+
 /* alice (4242) on SLICE with the default config and MemoryMax=MEMORY_MAX,
  * watched without trigger fds. */
 static void user_on_slice(User *u, context *ctx, uint64_t memory_max) {
@@ -324,49 +330,71 @@ static void user_on_slice(User *u, context *ctx, uint64_t memory_max) {
         act_init(u);
 }
 
+/* alice on SLICE (user_on_slice()) in trees of her own, the slice's files
+ * as write_slice() puts them, memory.current opened as the watch holds it. */
+typedef struct slice_fixture {
+        char *cgroot, *procroot;
+        context ctx;
+        User *u;
+} slice_fixture;
+
+static User *slice_fixture_init(slice_fixture *f, const char *current, const char *high, const char *max,
+                                const actuator_ops *ops, uint64_t memory_max) {
+        *f = (slice_fixture) { .cgroot = tmptree_new(), .procroot = tmptree_new(), .u = calloc(1, sizeof(User)) };
+        assert_non_null(f->u);
+        write_slice(f->cgroot, f->procroot, current, high, max);
+        test_context_init(&f->ctx, f->cgroot, f->procroot, ops, on_watch);
+        user_on_slice(f->u, &f->ctx, memory_max);
+        f->u->watch.current_fd = cgfs_open(f->ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
+        assert_true(f->u->watch.current_fd >= 0);
+        return f->u;
+}
+
+static void slice_fixture_done(slice_fixture *f) {
+        watch_stop(f->u);
+        user_teardown(f->u);
+        test_context_done(&f->ctx);
+        tmptree_free(f->cgroot);
+        tmptree_free(f->procroot);
+}
+
 /* One evaluation of a slice at 85% of MemoryMax: a warning, in dry run. */
 static void test_evaluate_warns(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
+        slice_fixture f;
+        User *u;
 
         (void) state;
-        write_slice(cgroot, procroot, "445644800", "max", "524288000");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
-                                                  .state = 'R', .rss_kb = 409600, .start_time = 5 });
-
-        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
-
-        user_on_slice(u, &ctx, 524288000);
+        u = slice_fixture_init(&f, "445644800", "max", "524288000", &actuator_ops_dry_run, 524288000);
+        add_slice_task(f.procroot, "hog", 'R', 409600);
 
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->warns, 1);
         assert_int_equal(u->kills, 0);
         assert_int_equal(u->memory.current, 445644800);
         assert_true(u->sampled);
-        assert_true(ctx.status_dirty);
-        assert_true(ctx.timer_dirty);
+        assert_true(f.ctx.status_dirty);
+        assert_true(f.ctx.timer_dirty);
         assert_true(u->next_sample > u->last_eval);
         /* The dry run set no limit on the slice, and the policy saw what is in force. */
         {
                 char buf[64];
-                assert_int_equal(read_file_at(ctx.cgroot_fd, SLICE "/memory.high", buf, sizeof buf, NULL), 0);
+                assert_int_equal(read_file_at(f.ctx.cgroot_fd, SLICE "/memory.high", buf, sizeof buf, NULL), 0);
                 assert_string_equal(buf, "max\n");
                 assert_int_equal(u->effective.memory_high, BYTES_INFINITY);
         }
 
         /* The slice is gone: the watches go, and discovery looks again. */
-        ctx.rescan = false;
-        tmptree_free(cgroot);
-        cgroot = NULL;
+        f.ctx.rescan = false;
+        tmptree_free(f.cgroot);
+        f.cgroot = NULL;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_false(u->has_slice);
         assert_false(u->watch.active);
-        assert_true(ctx.rescan);
+        assert_true(f.ctx.rescan);
 
         user_teardown(u);
-        test_context_done(&ctx);
-        tmptree_free(procroot);
+        test_context_done(&f.ctx);
+        tmptree_free(f.procroot);
 }
 
 
@@ -845,22 +873,15 @@ static void test_machine_shortage_without_swap(void **state) {
  * its first warning level and not growing towards it; the full evaluation
  * otherwise. */
 static void test_idle_look(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
+        slice_fixture f;
+        User *u;
         usec_t before;
 
         (void) state;
-        write_slice(cgroot, procroot, "104857600", "max", "1048576000");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "sleep",
-                                                  .state = 'S', .rss_kb = 1024, .start_time = 5 });
-
-        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
-        user_on_slice(u, &ctx, 1048576000);
+        u = slice_fixture_init(&f, "104857600", "max", "1048576000", &actuator_ops_dry_run, 1048576000);
+        add_slice_task(f.procroot, "sleep", 'S', 1024);
 
         /* Not read in full yet: no look without a full evaluation first. */
-        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
-        assert_true(u->watch.current_fd >= 0);
         assert_false(sampler_idle_look(u));
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
         assert_int_equal(u->warns, 0);
@@ -875,7 +896,7 @@ static void test_idle_look(void **state) {
         assert_true(u->next_sample > before && u->next_sample <= before + PACE_STEP_IDLE);
 
         /* A little less, still idle; the usage the look saw is kept. */
-        tmptree_write(cgroot, SLICE "/memory.current", "94371840\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "94371840\n");
         assert_true(sampler_idle_look(u));
         assert_int_equal(u->memory.current, 94371840);
         /* And goes into the usage history a machine-wide shortage measures
@@ -883,13 +904,13 @@ static void test_idle_look(void **state) {
          * the least), so a job started after it grew from 90 MiB. */
         assert_int_equal(u->usage_history.n, 1);
         assert_int_equal(u->usage_history.held[0], 94371840);
-        assert_int_equal(shortage_history_growth(&u->usage_history, 199229440, ctx.shortage_growth_window,
+        assert_int_equal(shortage_history_growth(&u->usage_history, 199229440, f.ctx.shortage_growth_window,
                                                  now_usec(CLOCK_MONOTONIC)),
                          199229440 - 94371840);
 
         /* Grown by 100 MiB within moments: it could reach 80% before the
          * next tick, so the slice gets the full evaluation. */
-        tmptree_write(cgroot, SLICE "/memory.current", "199229440\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "199229440\n");
         assert_false(sampler_idle_look(u));
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         /* The evaluation put it on the fine grid. */
@@ -897,12 +918,12 @@ static void test_idle_look(void **state) {
         assert_true(u->next_sample <= now_usec(CLOCK_MONOTONIC) + PACE_STEP_FINE);
 
         /* Near the first level (75% of MemoryMax), steady: full evaluations. */
-        tmptree_write(cgroot, SLICE "/memory.current", "786432000\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "786432000\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_false(sampler_idle_look(u));
 
         /* Back far below, but a warning waits to be re-armed: full. */
-        tmptree_write(cgroot, SLICE "/memory.current", "104857600\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "104857600\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_true(sampler_idle_look(u));
@@ -916,10 +937,7 @@ static void test_idle_look(void **state) {
 
         watch_stop(u);
         assert_int_equal(u->watch.current_fd, -1);
-        user_teardown(u);
-        test_context_done(&ctx);
-        tmptree_free(cgroot);
-        tmptree_free(procroot);
+        slice_fixture_done(&f);
 }
 
 /* A slice sampled before its budget landed (a fresh login: memory.max
@@ -928,22 +946,16 @@ static void test_idle_look(void **state) {
  * shows the budget: a job that then jumps to 83% is warned on the next
  * tick, not never. */
 static void test_idle_look_waits_for_the_budget(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
+        slice_fixture f;
+        User *u;
         recorder rec = {};
-        User *u = calloc(1, sizeof *u);
         usec_t now;
 
         (void) state;
-        write_slice(cgroot, procroot, "3145728", "max", "max");
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "hog",
-                                                  .state = 'S', .rss_kb = 1024, .start_time = 5 });
         recorder_use(&rec);
-        test_context_init(&ctx, cgroot, procroot, &recorder_ops, on_watch);
-        user_on_slice(u, &ctx, 524288000);
+        u = slice_fixture_init(&f, "3145728", "max", "max", &recorder_ops, 524288000);
+        add_slice_task(f.procroot, "hog", 'S', 1024);
         u->config.memory_high = BYTES_INFINITY;
-        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
-        assert_true(u->watch.current_fd >= 0);
 
         /* The first sample puts the budget on the slice, and reads the
          * "max" that was there before it. */
@@ -958,24 +970,20 @@ static void test_idle_look_waits_for_the_budget(void **state) {
 
         /* The job jumps to 83% of the budget: the full evaluation reads
          * memory.max and warns. */
-        tmptree_write(cgroot, SLICE "/memory.current", "435159040\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "435159040\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_int_equal(u->memory.max, 524288000);
         assert_int_equal(u->warns, 1);
 
         /* Once a sample shows the budget, an idle slice is looked at idly. */
-        tmptree_write(cgroot, SLICE "/memory.current", "3145728\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "3145728\n");
         u->state.warned = 0;
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_true(limits_seen(u, &u->memory));
         assert_true(sampler_idle_look(u));
 
-        watch_stop(u);
-        user_teardown(u);
-        test_context_done(&ctx);
-        tmptree_free(cgroot);
-        tmptree_free(procroot);
+        slice_fixture_done(&f);
 }
 
 /* Policy=growth measures from when the slice last passed half of its
@@ -983,22 +991,16 @@ static void test_idle_look_waits_for_the_budget(void **state) {
  * dropped, so a notebook kernel loaded in between counts as held, not
  * grown, when the slice next heads for the budget. */
 static void test_growth_from_last_approach(void **state) {
-        char *cgroot = tmptree_new(), *procroot = tmptree_new();
-        context ctx = {};
-        User *u = calloc(1, sizeof *u);
+        slice_fixture f;
+        User *u;
 
         (void) state;
-        write_slice(cgroot, procroot, "314572800", "524288000", "629145600");     /* 300 of 500 MiB */
-        tmptree_add_task(procroot, &(fake_task) { .pid = 301, .ppid = 1, .sid = 300, .uid = 4242, .comm = "make",
-                                                  .state = 'S', .rss_kb = 307200, .start_time = 5 });
-
-        test_context_init(&ctx, cgroot, procroot, &actuator_ops_dry_run, on_watch);
-        user_on_slice(u, &ctx, 629145600);
+        /* 300 of 500 MiB */
+        u = slice_fixture_init(&f, "314572800", "524288000", "629145600", &actuator_ops_dry_run, 629145600);
+        add_slice_task(f.procroot, "make", 'S', 307200);
         u->config.memory_high = 524288000;
         u->config.policy = POLICY_GROWTH;
         u->effective = u->config;
-        u->watch.current_fd = cgfs_open(ctx.cgroot_fd, SLICE, "memory.current", O_RDONLY);
-        assert_true(u->watch.current_fd >= 0);
 
         /* Over half of MemoryHigh: the tasks are observed. */
         assert_int_equal(sampler_evaluate(u, SAMPLE_START), 0);
@@ -1006,24 +1008,20 @@ static void test_growth_from_last_approach(void **state) {
         assert_true(u->last_observed > 0);
 
         /* The build is gone: back under half, the approach is forgotten. */
-        tmptree_write(cgroot, SLICE "/memory.current", "52428800\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "52428800\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_int_equal(u->history.n, 0);
         assert_int_equal(u->last_observed, 0);
 
         /* Over half again; then under it, seen by the idle look alone. */
-        tmptree_write(cgroot, SLICE "/memory.current", "314572800\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "314572800\n");
         assert_int_equal(sampler_evaluate(u, SAMPLE_TIMER), 0);
         assert_int_equal(u->history.n, 1);
-        tmptree_write(cgroot, SLICE "/memory.current", "52428800\n");
+        tmptree_write(f.cgroot, SLICE "/memory.current", "52428800\n");
         assert_true(sampler_idle_look(u));
         assert_int_equal(u->history.n, 0);
 
-        watch_stop(u);
-        user_teardown(u);
-        test_context_done(&ctx);
-        tmptree_free(cgroot);
-        tmptree_free(procroot);
+        slice_fixture_done(&f);
 }
 
 int main(void) {
