@@ -215,6 +215,10 @@ measure() {
   peer_check_running "$peer"
   # Let the governor finish what it started (SIGTERM -> SIGKILL, cgroup kills).
   sleep 5
+  # bob's stalls count until 5 s after the hog died: what he waits for
+  # while his pages come back from swap is part of the same stall.
+  local settled_to
+  settled_to=$(date +%s.%N)
 
   local oom_after dmesg_after kills kernel_kills chose
   oom_after=$(vm_oom)
@@ -244,9 +248,10 @@ measure() {
   is_alive "$hog_pid" || dead+=("1003 hog[$hog_pid]")
   local died
   died=$(printf '%s\n' "${dead[@]}" | sed 's/^\([0-9]*\) /uid=\1 /' | paste -sd ';' | sed 's/;/; /g')
-  local during gap first_cell
+  local during gap stalled first_cell
   during=$(probe_stats "$hot_from" "$hot_to")
   gap=$(probe_gap "$hot_from" "$hot_to")
+  stalled=$(probe_stalled "$hot_from" "$settled_to")
   if [[ -n $first ]]; then first_cell="${first_t}s ($first)"; else first_cell="none within ${CAP}s"; fi
   local a_cell="$((${total[1001]:-0} - ${lost[1001]:-0})) of ${total[1001]:-0} alive"
   local b_cell="$((${total[1002]:-0} - ${lost[1002]:-0})) of ${total[1002]:-0} alive"
@@ -254,8 +259,8 @@ measure() {
   signalled bob_idle && b_cell+=", sleeper signalled"
   local probe_cell
   probe_cell=$(sed 's/^n=\([0-9]*\) p50=\([^ ]*\) p99=\([^ ]*\) max=\([^ ]*\)/\2 \/ \3 \/ \4 (n=\1)/' <<<"$during")
-  log "$peer: first death $first_cell; died: ${died:-nobody}; chose: ${chose:-nobody}; kernel oom_kill +$((oom_after - oom_before)), dmesg 'Killed process' +$((dmesg_after - dmesg_before)); bob's probe $during, longest gap $gap"
-  ROWS+=("| $peer | $first_cell | ${died:-nobody} | ${chose:-nobody} | $((oom_after - oom_before)) / $((dmesg_after - dmesg_before)) | $a_cell | $b_cell | $probe_cell | $gap |")
+  log "$peer: first death $first_cell; died: ${died:-nobody}; chose: ${chose:-nobody}; kernel oom_kill +$((oom_after - oom_before)), dmesg 'Killed process' +$((dmesg_after - dmesg_before)); bob's probe $during, longest gap $gap, stalled $stalled"
+  ROWS+=("| $peer | $first_cell | ${died:-nobody} | ${chose:-nobody} | $((oom_after - oom_before)) / $((dmesg_after - dmesg_before)) | $a_cell | $b_cell | $probe_cell | $gap | $stalled |")
   local stalls
   stalls=$(probe_stalls "$hot_from" "$hot_to")
   local note="$peer: bob's probe baseline ${baseline}; probe gaps over 0.5 s after the hog started: ${stalls:-none}; hog peak RSS ${peak} MiB; lowest MemAvailable ${avail_min} MiB"
@@ -290,8 +295,8 @@ done
 swap_words="no swap"
 ((SWAP_MB > 0)) && swap_words="${SWAP_MB} MiB of swap"
 table=$(
-  echo "| governor | hog start → first death | who died (kernel's view) | who chose (their logs) | kernel OOM kills (vmstat / dmesg) | alice's processes | bob's processes | bob's probe p50 / p99 / max | longest probe gap |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| governor | hog start → first death | who died (kernel's view) | who chose (their logs) | kernel OOM kills (vmstat / dmesg) | alice's processes | bob's processes | bob's probe p50 / p99 / max | longest probe gap | bob stalled in all |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 )
 report=$(
@@ -306,6 +311,7 @@ report=$(
   echo "$table"
   echo
   echo "- The probe figures cover the hog's start to its death (or the cap; a column whose loop the machine stalled runs past it)."
+  echo "  \"bob stalled in all\" adds up the probe's gaps over 0.5 s (it sleeps 0.2 s between samples) from the hog's start to 5 s after its death, and counts them."
   echo "  The baseline (below) is the ${IDLE_S}s before the hog. \"alice's/bob's processes\" counts every process of the uid before the hog started (sleeper, user manager, probe), judged alive by /proc afterwards."
   echo "- memgovd: \`[Governor] ShortageDuration=$SHORTAGE_DURATION\`, \`PressureWindow=1s\`; users.d: ${BUDGET[*]} KillGrace=2s (as 23-oversubscribed)."
   echo "- kernel, earlyoom, systemd-oomd: the same budgets set with \`systemctl set-property --runtime\`."

@@ -185,6 +185,12 @@ probe_stats() {
 probe_gap() {
   awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p) { g = $1 - p; if (g > m) m = g } p = $1 } END { printf "%.0fms", m * 1000 }' "$PROBE_LOG"
 }
+# probe_stalled FROM_EPOCH TO_EPOCH -> "6.4s in 9": the time in gaps over
+# 0.5 s and how many there were. One long gap is the bad moment; this is
+# how long the user sat waiting in all, which a sooner kill shortens.
+probe_stalled() {
+  awk -v f="$1" -v t="$2" '$1 >= f && $1 <= t { if (p && $1 - p > 0.5) { s += $1 - p; n++ } p = $1 } END { printf "%.1fs in %d", s, n }' "$PROBE_LOG"
+}
 # probe_stalls FROM_EPOCH TO_EPOCH -> "+3.1s 0.62s, +9.8s 1.20s": every gap
 # between two samples over 0.5 s (the probe sleeps 0.2 s), by when it began
 # after FROM, so that a stall can be set beside what a governor did then.
