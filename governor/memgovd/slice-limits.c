@@ -273,6 +273,11 @@ static bool limit_differs(uint64_t set, uint64_t seen) {
         return set / page != seen / page;
 }
 
+/* Whether M shows the high and max limits of L. */
+static bool limits_shown(const limit_state *l, const cgfs_memory *m) {
+        return !limit_differs(l->high, m->high) && !limit_differs(l->max, m->max);
+}
+
 /* Whether the slice's limits are no longer what memgovd set: someone ran
  * `systemctl set-property` or wrote the files. Not while a call of ours is
  * on its way (the files still show the old values), nor in a dry run,
@@ -282,7 +287,7 @@ static bool limits_drifted(const User *u, const cgfs_memory *m) {
 
         if (!m || u->ctx->dry_run || l->slot || !u->has_slice)
                 return false;
-        return limit_differs(l->high, m->high) || limit_differs(l->max, m->max);
+        return !limits_shown(l, m);
 }
 
 bool limits_seen(const User *u, const cgfs_memory *m) {
@@ -295,7 +300,7 @@ bool limits_seen(const User *u, const cgfs_memory *m) {
                 return true;
         if (!l->known || l->slot)
                 return false;
-        return !limit_differs(l->high, m->high) && !limit_differs(l->max, m->max);
+        return limits_shown(l, m);
 }
 
 int limits_update(User *u, const cgfs_memory *m, bool force) {
